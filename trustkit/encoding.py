@@ -1,0 +1,139 @@
+"""PEM and DER helpers, serial-number text, and loading of X.509 objects.
+
+Every loader accepts PEM or DER, whichever it is given, and turns parse
+failures into :class:`~trustkit.errors.DecodeError` naming what was expected.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from .errors import DecodeError
+
+__all__ = [
+    "PemBlock",
+    "format_serial",
+    "is_pem",
+    "load_certificate",
+    "load_certificates",
+    "load_crl",
+    "load_csr",
+    "parse_serial",
+    "pem_encode",
+    "read_blocks",
+]
+
+_PEM_RE = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class PemBlock:
+    """One object read from a file: its PEM label (``None`` for raw DER) and DER bytes."""
+
+    label: str | None
+    der: bytes
+
+
+def is_pem(data: bytes) -> bool:
+    """Whether ``data`` holds at least one PEM block."""
+    return b"-----BEGIN " in data
+
+
+def read_blocks(data: bytes, *, what: str = "input") -> list[PemBlock]:
+    """Split ``data`` into DER objects: every PEM block, or the whole input as DER."""
+    if not is_pem(data):
+        if not data or data[0] != 0x30:
+            raise DecodeError(f"{what}: neither PEM nor DER (DER starts with a SEQUENCE)")
+        return [PemBlock(None, data)]
+    blocks = []
+    for match in _PEM_RE.finditer(data):
+        body = b"".join(
+            line.strip() for line in match.group(2).splitlines() if b":" not in line
+        )
+        try:
+            der = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DecodeError(f"{what}: PEM block {match.group(1).decode()!r} has bad base64") from exc
+        blocks.append(PemBlock(match.group(1).decode("ascii"), der))
+    if not blocks:
+        raise DecodeError(f"{what}: PEM header without a matching END line")
+    return blocks
+
+
+def pem_encode(label: str, der: bytes) -> bytes:
+    """``der`` as a PEM block with ``label`` (RFC 7468), lines of 64 characters."""
+    b64 = base64.b64encode(der)
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return (
+        f"-----BEGIN {label}-----\n".encode()
+        + b"\n".join(lines)
+        + f"\n-----END {label}-----\n".encode()
+    )
+
+
+def _blocks_of(data: bytes, labels: tuple[str, ...], what: str) -> list[bytes]:
+    ders = [b.der for b in read_blocks(data, what=what) if b.label is None or b.label in labels]
+    if not ders:
+        raise DecodeError(f"{what}: no {labels[0]} PEM block found")
+    return ders
+
+
+def load_certificates(data: bytes, *, what: str = "certificate") -> list[x509.Certificate]:
+    """Every certificate in ``data`` (a PEM bundle, or one DER certificate)."""
+    certs = []
+    for der in _blocks_of(data, ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"), what):
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError as exc:
+            raise DecodeError(f"{what}: not a valid X.509 certificate ({exc})") from exc
+    return certs
+
+
+def load_certificate(data: bytes, *, what: str = "certificate") -> x509.Certificate:
+    """The first certificate in ``data``, PEM or DER."""
+    return load_certificates(data, what=what)[0]
+
+
+def load_csr(data: bytes, *, what: str = "CSR") -> x509.CertificateSigningRequest:
+    """A PKCS#10 certificate signing request, PEM or DER."""
+    der = _blocks_of(data, ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"), what)[0]
+    try:
+        return x509.load_der_x509_csr(der)
+    except ValueError as exc:
+        raise DecodeError(f"{what}: not a valid PKCS#10 request ({exc})") from exc
+
+
+def load_crl(data: bytes, *, what: str = "CRL") -> x509.CertificateRevocationList:
+    """A certificate revocation list, PEM or DER."""
+    der = _blocks_of(data, ("X509 CRL",), what)[0]
+    try:
+        return x509.load_der_x509_crl(der)
+    except ValueError as exc:
+        raise DecodeError(f"{what}: not a valid X.509 CRL ({exc})") from exc
+
+
+def format_serial(serial: int) -> str:
+    """A serial number as OpenSSL's ``-serial`` prints it: upper-case hex, even length."""
+    text = f"{serial:X}"
+    return text if len(text) % 2 == 0 else "0" + text
+
+
+def parse_serial(text: str) -> int:
+    """A serial number from hex text: ``0A1B``, ``0a:1b`` or ``0x0a1b``."""
+    cleaned = text.strip().replace(":", "").replace(" ", "")
+    if cleaned[:2].lower() == "0x":
+        cleaned = cleaned[2:]
+    if not cleaned or not re.fullmatch(r"[0-9A-Fa-f]+", cleaned):
+        raise DecodeError(f"serial {text!r}: expected hexadecimal, as OpenSSL prints it")
+    value = int(cleaned, 16)
+    if value <= 0:
+        raise DecodeError(f"serial {text!r}: must be positive (RFC 5280 4.1.2.2)")
+    return value

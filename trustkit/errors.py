@@ -1,0 +1,236 @@
+"""One error tree for the whole library.
+
+Every error that trustkit raises on purpose derives from :class:`TrustkitError`.
+A subclass per phase says where things went wrong; fields beside the sentence
+say what, so a program never has to parse a message::
+
+    TrustkitError
+    ├── InputError                 bad input from outside (files, strings, options)
+    │   ├── DecodeError            not PEM or DER, or not the structure expected
+    │   ├── NameSyntaxError        an RFC 4514 name or a SAN that cannot be parsed
+    │   ├── KeyFileError           a key that cannot be loaded, generated or written
+    │   │   └── PassphraseError    a wrong or missing passphrase
+    │   └── CSRError               a CSR that cannot be used (bad proof of possession)
+    ├── ConfigError                a CA directory or trustkit.toml that is wrong
+    ├── ProfileError               an unknown or inconsistent certificate profile
+    ├── PolicyViolation            issuance refused; ``violations`` lists every reason
+    ├── StoreError                 the certificate store failed
+    │   ├── DuplicateSerialError   a serial already used by the same issuer
+    │   └── NotFoundError          no record for a serial
+    ├── RevocationError            revoking or answering about revocation failed
+    │   └── AlreadyRevokedError    the certificate was revoked before
+    ├── ValidationError            a certificate path is not acceptable
+    │   ├── PathBuildingError      no path from the certificate to a trust anchor
+    │   ├── PathValidationError    RFC 5280 section 6 rejected the path
+    │   ├── InvalidPurposeError    key usage / extended key usage / host name mismatch
+    │   ├── DisallowedAlgorithmError an algorithm the algorithm policy refuses
+    │   ├── RevokedError           a certificate on the path is revoked
+    │   └── RevocationUnknownError hard-fail mode and no usable revocation evidence
+    ├── SignatureError             a CMS signature cannot be made or does not verify
+    ├── TimestampError             an RFC 3161 request or reply is not acceptable
+    └── HSMError                   a PKCS#11 token, object or PIN problem
+
+Messages name the field and the rule, so the CLI can print ``str(error)`` as
+its one-line reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "AlreadyRevokedError",
+    "CSRError",
+    "ConfigError",
+    "DecodeError",
+    "DisallowedAlgorithmError",
+    "DuplicateSerialError",
+    "HSMError",
+    "InputError",
+    "InvalidPurposeError",
+    "KeyFileError",
+    "NameSyntaxError",
+    "NotFoundError",
+    "PassphraseError",
+    "PathBuildingError",
+    "PathValidationError",
+    "PolicyViolation",
+    "ProfileError",
+    "RevocationError",
+    "RevocationUnknownError",
+    "RevokedError",
+    "SignatureError",
+    "StoreError",
+    "TimestampError",
+    "TrustkitError",
+    "ValidationError",
+    "Violation",
+]
+
+
+class TrustkitError(Exception):
+    """The root of every error trustkit raises on purpose."""
+
+
+class InputError(TrustkitError, ValueError):
+    """Input from outside the library is unusable."""
+
+
+class DecodeError(InputError):
+    """Bytes that are not PEM or DER of the structure expected."""
+
+
+class NameSyntaxError(InputError):
+    """A distinguished name or subject alternative name that cannot be parsed."""
+
+
+class KeyFileError(InputError):
+    """A private key that cannot be loaded, generated or written."""
+
+
+class PassphraseError(KeyFileError):
+    """A private key's passphrase is wrong or missing."""
+
+
+class CSRError(InputError):
+    """A certificate signing request that cannot be used."""
+
+
+class ConfigError(TrustkitError):
+    """A CA directory or its ``trustkit.toml`` is missing or inconsistent."""
+
+
+class ProfileError(TrustkitError):
+    """An unknown profile name, or a profile definition that contradicts itself."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason an issuance request was refused."""
+
+    check: str
+    """Short name of the check that failed, such as ``key-size``."""
+    field: str
+    """The part of the request at fault, such as ``subject.countryName``."""
+    message: str
+    """What rule was broken, in one sentence."""
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class PolicyViolation(TrustkitError):
+    """An issuance request broke one or more rules; ``violations`` has them all."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__("; ".join(str(v) for v in self.violations) or "policy violation")
+
+
+class StoreError(TrustkitError):
+    """The certificate store could not do what was asked."""
+
+
+class DuplicateSerialError(StoreError):
+    """A serial number that the issuer has used already."""
+
+    def __init__(self, serial: int) -> None:
+        self.serial = serial
+        super().__init__(f"serial {serial:X} is already used by this issuer")
+
+
+class NotFoundError(StoreError):
+    """No certificate with that serial number in the store."""
+
+    def __init__(self, serial: int) -> None:
+        self.serial = serial
+        super().__init__(f"serial {serial:X}: no such certificate issued by this CA")
+
+
+class RevocationError(TrustkitError):
+    """Revoking a certificate, or answering about revocation, failed."""
+
+
+class AlreadyRevokedError(RevocationError):
+    """The certificate was revoked before; nothing was changed."""
+
+    def __init__(self, serial: int, revocation_time: datetime) -> None:
+        self.serial = serial
+        self.revocation_time = revocation_time
+        super().__init__(
+            f"serial {serial:X}: already revoked at {revocation_time.isoformat()}"
+        )
+
+
+class ValidationError(TrustkitError):
+    """A certificate path is not acceptable.
+
+    ``path`` is the chain being checked, end entity first, where one was
+    built; ``index`` is the position in it of the certificate at fault.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Sequence[object] = (),
+        index: int | None = None,
+        failures: Sequence[str] = (),
+    ) -> None:
+        self.path = tuple(path)
+        self.index = index
+        self.failures = tuple(failures)
+        super().__init__(message)
+
+
+class PathBuildingError(ValidationError):
+    """No path from the certificate to any trust anchor could be built."""
+
+
+class PathValidationError(ValidationError):
+    """RFC 5280 section 6 path validation rejected the path."""
+
+
+class InvalidPurposeError(ValidationError):
+    """The certificate does not fit the purpose asked for."""
+
+
+class DisallowedAlgorithmError(ValidationError):
+    """A signature or key algorithm that the algorithm policy refuses."""
+
+
+class RevokedError(ValidationError):
+    """A certificate on the path is revoked."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        serial: int,
+        revocation_time: datetime,
+        reason: str | None = None,
+        path: Sequence[object] = (),
+        index: int | None = None,
+    ) -> None:
+        self.serial = serial
+        self.revocation_time = revocation_time
+        self.reason = reason
+        super().__init__(message, path=path, index=index)
+
+
+class RevocationUnknownError(ValidationError):
+    """Hard-fail revocation checking found no usable CRL or OCSP response."""
+
+
+class SignatureError(TrustkitError):
+    """A CMS signature that cannot be made, or that does not verify."""
+
+
+class TimestampError(TrustkitError):
+    """An RFC 3161 timestamp request or reply that is not acceptable."""
+
+
+class HSMError(TrustkitError):
+    """A PKCS#11 module, token, object or PIN problem."""
