@@ -1,0 +1,310 @@
+"""Key types, key generation, and private keys encrypted at rest.
+
+The key types trustkit issues for are a short, named list (:class:`KeyType`):
+NIST P-256 and P-384, RSA 2048/3072/4096 and Ed25519. Keys are plain
+cryptography key objects, so an HSM key that subclasses cryptography's key
+ABCs works everywhere a software key does.
+
+Private keys are written as PKCS#8 PEM, encrypted with PBES2 (PBKDF2 with
+HMAC-SHA256, AES-256-CBC; RFC 8018), which OpenSSL 3 and every other
+PKCS#8 reader understand, in files of mode 0600. They are read from PEM or
+DER, PKCS#8 or the traditional PKCS#1 (RFC 8017) and SEC1 (RFC 5915) forms,
+encrypted or not.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+from pathlib import Path
+from typing import TypeAlias, cast
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import (
+    dsa,
+    ec,
+    ed448,
+    ed25519,
+    rsa,
+    x448,
+    x25519,
+)
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+
+from ._files import PRIVATE_MODE, write_atomic
+from .encoding import is_pem
+from .errors import InputError, KeyFileError, PassphraseError
+
+__all__ = [
+    "DEFAULT_CA_KEY_TYPE",
+    "DEFAULT_LEAF_KEY_TYPE",
+    "KeyType",
+    "PrivateKey",
+    "PublicKey",
+    "describe_key",
+    "generate_key",
+    "key_type_of",
+    "load_private_key",
+    "load_private_key_file",
+    "public_key_fingerprint",
+    "save_private_key",
+    "serialize_private_key",
+    "signature_hash_for",
+]
+
+PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+"""A private key trustkit can sign with."""
+
+PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+"""The public half of a :data:`PrivateKey`."""
+
+RSA_PUBLIC_EXPONENT = 65537
+"""The RSA public exponent F4, the only one worth using (RFC 8017 leaves it open)."""
+
+_PRIVATE_KEY_CLASSES = (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)
+
+
+class KeyType(enum.Enum):
+    """A key algorithm and size that trustkit generates and issues for."""
+
+    EC_P256 = "ec-p256"
+    EC_P384 = "ec-p384"
+    RSA_2048 = "rsa-2048"
+    RSA_3072 = "rsa-3072"
+    RSA_4096 = "rsa-4096"
+    ED25519 = "ed25519"
+
+    @classmethod
+    def parse(cls, text: str) -> KeyType:
+        """The key type named ``text`` (``ec-p256``, ``rsa-3072``, ...), case-insensitive."""
+        wanted = text.strip().lower()
+        for member in cls:
+            if member.value == wanted:
+                return member
+        allowed = ", ".join(member.value for member in cls)
+        raise InputError(f"key type {text!r}: unknown; expected one of {allowed}")
+
+    @property
+    def rsa_bits(self) -> int | None:
+        """The RSA modulus size in bits, or ``None`` for a non-RSA type."""
+        return _RSA_BITS.get(self)
+
+
+_RSA_BITS = {KeyType.RSA_2048: 2048, KeyType.RSA_3072: 3072, KeyType.RSA_4096: 4096}
+_EC_CURVES: dict[KeyType, type[ec.EllipticCurve]] = {
+    KeyType.EC_P256: ec.SECP256R1,
+    KeyType.EC_P384: ec.SECP384R1,
+}
+_CURVE_LABELS = {"secp256r1": "P-256", "secp384r1": "P-384"}
+
+DEFAULT_LEAF_KEY_TYPE = KeyType.EC_P256
+"""Key type for end-entity certificates unless another is asked for."""
+
+DEFAULT_CA_KEY_TYPE = KeyType.EC_P384
+"""Key type for CA certificates unless another is asked for."""
+
+
+def generate_key(key_type: KeyType | str = DEFAULT_LEAF_KEY_TYPE) -> PrivateKey:
+    """A new private key of ``key_type`` (a :class:`KeyType` or its name, e.g. ``"rsa-3072"``)."""
+    if isinstance(key_type, str):
+        key_type = KeyType.parse(key_type)
+    curve = _EC_CURVES.get(key_type)
+    if curve is not None:
+        return ec.generate_private_key(curve())
+    bits = key_type.rsa_bits
+    if bits is not None:
+        return rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=bits)
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def _public(key: PrivateKeyTypes | PublicKeyTypes) -> PublicKeyTypes:
+    """The public half of ``key`` if it is a private key, else ``key`` itself."""
+    public_key = getattr(key, "public_key", None)
+    if callable(public_key):
+        return cast(PublicKeyTypes, public_key())
+    return cast(PublicKeyTypes, key)
+
+
+def key_type_of(key: PrivateKeyTypes | PublicKeyTypes) -> KeyType | None:
+    """The :class:`KeyType` of ``key``, or ``None`` if it is none of them (RSA-1024, P-521)."""
+    public = _public(key)
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        for key_type, curve in _EC_CURVES.items():
+            if isinstance(public.curve, curve):
+                return key_type
+        return None
+    if isinstance(public, rsa.RSAPublicKey):
+        for key_type, bits in _RSA_BITS.items():
+            if public.key_size == bits:
+                return key_type
+        return None
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return KeyType.ED25519
+    return None
+
+
+def describe_key(key: PrivateKeyTypes | PublicKeyTypes) -> str:
+    """A short human description: ``EC P-256``, ``RSA 2048``, ``Ed25519``, ``DSA 1024``.
+
+    Works for any key cryptography can load, including algorithms trustkit
+    does not issue for; an unknown curve is named by its SEC 2 name
+    (``EC secp521r1``).
+    """
+    public = _public(key)
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return f"EC {_CURVE_LABELS.get(public.curve.name, public.curve.name)}"
+    if isinstance(public, rsa.RSAPublicKey):
+        return f"RSA {public.key_size}"
+    if isinstance(public, dsa.DSAPublicKey):
+        return f"DSA {public.key_size}"
+    simple: list[tuple[type, str]] = [
+        (ed25519.Ed25519PublicKey, "Ed25519"),
+        (ed448.Ed448PublicKey, "Ed448"),
+        (x25519.X25519PublicKey, "X25519"),
+        (x448.X448PublicKey, "X448"),
+    ]
+    for cls, label in simple:
+        if isinstance(public, cls):
+            return label
+    return type(public).__name__
+
+
+def signature_hash_for(key: PrivateKeyTypes | PublicKeyTypes) -> hashes.HashAlgorithm | None:
+    """The hash to sign with ``key``, as x509 builders' ``sign()`` wants it.
+
+    SHA-256 for P-256 and RSA, SHA-384 for P-384 and SHA-512 for larger
+    curves (the hash matched to the curve's security level, RFC 5480
+    section 4), ``None`` for EdDSA, which hashes internally (RFC 8410).
+    """
+    public = _public(key)
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        if public.curve.key_size <= 256:
+            return hashes.SHA256()
+        if public.curve.key_size <= 384:
+            return hashes.SHA384()
+        return hashes.SHA512()
+    if isinstance(public, rsa.RSAPublicKey | dsa.DSAPublicKey):
+        return hashes.SHA256()
+    if isinstance(public, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return None
+    raise KeyFileError(f"key: {describe_key(public)} keys cannot sign certificates or requests")
+
+
+def _check_passphrase(passphrase: bytes) -> None:
+    if not passphrase:
+        raise KeyFileError("private key: an empty passphrase protects nothing; give a real one")
+
+
+def serialize_private_key(key: PrivateKey, passphrase: bytes | None) -> bytes:
+    """``key`` as PKCS#8 PEM, encrypted with ``passphrase`` unless it is ``None``.
+
+    Encryption is PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC (RFC 8018),
+    which ``openssl pkey`` and other PKCS#8 readers load.
+    """
+    encryption: serialization.KeySerializationEncryption
+    if passphrase is None:
+        encryption = serialization.NoEncryption()
+    else:
+        _check_passphrase(passphrase)
+        encryption = serialization.BestAvailableEncryption(passphrase)
+    try:
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+    except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm) as exc:
+        # An HSM key cannot leave its token; say so rather than leak a library error.
+        raise KeyFileError(f"private key: {describe_key(key)} cannot be exported ({exc})") from exc
+
+
+def save_private_key(
+    key: PrivateKey,
+    path: str | os.PathLike[str],
+    passphrase: bytes | None,
+    *,
+    allow_unencrypted: bool = False,
+) -> Path:
+    """Write ``key`` to ``path`` as encrypted PKCS#8 PEM, atomically, with mode 0600.
+
+    Private keys are encrypted at rest: ``passphrase=None`` is refused unless
+    ``allow_unencrypted`` is set (for a key that lives in a protected place
+    already, such as a test), and an empty passphrase is always refused.
+    """
+    if passphrase is None and not allow_unencrypted:
+        raise KeyFileError("private keys are encrypted at rest: give a passphrase")
+    data = serialize_private_key(key, passphrase)
+    try:
+        return write_atomic(path, data, mode=PRIVATE_MODE)
+    except OSError as exc:
+        raise KeyFileError(f"{os.fspath(path)}: cannot write private key ({exc.strerror})") from exc
+
+
+def _deserialize(data: bytes, passphrase: bytes | None) -> PrivateKeyTypes:
+    if is_pem(data):
+        return serialization.load_pem_private_key(data, passphrase)
+    return serialization.load_der_private_key(data, passphrase)
+
+
+def load_private_key(
+    data: bytes, passphrase: bytes | None = None, *, what: str = "private key"
+) -> PrivateKey:
+    """A private key from PEM or DER: PKCS#8, PKCS#1 or SEC1, encrypted or not.
+
+    A passphrase given for a key that is not encrypted is ignored, so a
+    caller can always pass the one it has. ``what`` names the key in error
+    messages.
+
+    :raises PassphraseError: the key is encrypted and the passphrase is missing or wrong.
+    :raises KeyFileError: not a private key, or of an algorithm trustkit cannot sign with.
+    """
+    expected = "expected a PKCS#8, PKCS#1 or SEC1 private key, PEM or DER"
+    try:
+        # First without a passphrase: that tells an encrypted key from an
+        # unencrypted one without running the (deliberately slow) KDF.
+        key = _deserialize(data, None)
+    except TypeError as exc:
+        # cryptography says "Password was not given but private key is encrypted".
+        if passphrase is None:
+            raise PassphraseError(f"{what}: encrypted, a passphrase is needed") from exc
+        try:
+            key = _deserialize(data, passphrase)
+        except ValueError as inner:
+            raise PassphraseError(f"{what}: wrong passphrase") from inner
+        except (TypeError, UnsupportedAlgorithm) as inner:
+            raise KeyFileError(f"{what}: cannot decrypt ({inner})") from inner
+    except UnsupportedAlgorithm as exc:
+        raise KeyFileError(f"{what}: unsupported key or encryption algorithm ({exc})") from exc
+    except ValueError as exc:
+        raise KeyFileError(f"{what}: not readable; {expected}") from exc
+    if not isinstance(key, _PRIVATE_KEY_CLASSES):
+        allowed = ", ".join(member.value for member in KeyType)
+        raise KeyFileError(
+            f"{what}: {describe_key(key)} keys are not supported; use one of {allowed}"
+        )
+    return key
+
+
+def load_private_key_file(
+    path: str | os.PathLike[str], passphrase: bytes | None = None
+) -> PrivateKey:
+    """The private key in the file at ``path``; see :func:`load_private_key`."""
+    name = os.fspath(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"private key {name}: no such file") from exc
+    except OSError as exc:
+        raise KeyFileError(f"private key {name}: cannot read ({exc.strerror})") from exc
+    return load_private_key(data, passphrase, what=f"private key {name}")
+
+
+def public_key_fingerprint(key: PrivateKeyTypes | PublicKeyTypes) -> str:
+    """SHA-256 of the DER SubjectPublicKeyInfo of ``key`` (RFC 5280 4.1.2.7), lowercase hex.
+
+    Any key type cryptography knows works, so a verifier can name a DSA key too.
+    """
+    spki = _public(key).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(spki).hexdigest()
