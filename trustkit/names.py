@@ -230,7 +230,7 @@ def _check_attribute(oid: ObjectIdentifier, value: str) -> None:
         raise NameSyntaxError(f"{label}: control characters are not allowed in names")
     try:
         value.encode("utf-8")
-    except UnicodeError as exc:
+    except UnicodeEncodeError as exc:
         raise NameSyntaxError(f"{label}: not valid Unicode text ({exc.reason})") from exc
 
 
