@@ -43,6 +43,7 @@ __all__ = [
     "KeyType",
     "PrivateKey",
     "PublicKey",
+    "SignatureHash",
     "describe_key",
     "generate_key",
     "key_type_of",
@@ -59,6 +60,9 @@ PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519
 
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 """The public half of a :data:`PrivateKey`."""
+
+SignatureHash: TypeAlias = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+"""A hash that :func:`signature_hash_for` picks; every x509 builder's ``sign()`` takes it."""
 
 RSA_PUBLIC_EXPONENT = 65537
 """The RSA public exponent F4, the only one worth using (RFC 8017 leaves it open)."""
@@ -171,7 +175,7 @@ def describe_key(key: PrivateKeyTypes | PublicKeyTypes) -> str:
     return type(public).__name__
 
 
-def signature_hash_for(key: PrivateKeyTypes | PublicKeyTypes) -> hashes.HashAlgorithm | None:
+def signature_hash_for(key: PrivateKeyTypes | PublicKeyTypes) -> SignatureHash | None:
     """The hash to sign with ``key``, as x509 builders' ``sign()`` wants it.
 
     SHA-256 for P-256 and RSA, SHA-384 for P-384 and SHA-512 for larger
