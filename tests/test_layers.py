@@ -92,7 +92,9 @@ def test_imports_respect_layers(path: Path) -> None:
         if target_layer is None:
             # ``from trustkit.x import name``: the name, not a module, was appended.
             continue
-        assert target_layer <= own, f"{module} (layer {own}) imports {target} (layer {target_layer})"
+        assert target_layer <= own, (
+            f"{module} (layer {own}) imports {target} (layer {target_layer})"
+        )
         for prefix, banned in FORBIDDEN.items():
             if module.startswith(prefix):
                 assert not target.startswith(banned), f"{module} must not import {target}"

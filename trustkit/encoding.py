@@ -55,13 +55,13 @@ def read_blocks(data: bytes, *, what: str = "input") -> list[PemBlock]:
         return [PemBlock(None, data)]
     blocks = []
     for match in _PEM_RE.finditer(data):
-        body = b"".join(
-            line.strip() for line in match.group(2).splitlines() if b":" not in line
-        )
+        body = b"".join(line.strip() for line in match.group(2).splitlines() if b":" not in line)
         try:
             der = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise DecodeError(f"{what}: PEM block {match.group(1).decode()!r} has bad base64") from exc
+            raise DecodeError(
+                f"{what}: PEM block {match.group(1).decode()!r} has bad base64"
+            ) from exc
         blocks.append(PemBlock(match.group(1).decode("ascii"), der))
     if not blocks:
         raise DecodeError(f"{what}: PEM header without a matching END line")

@@ -159,9 +159,7 @@ class AlreadyRevokedError(RevocationError):
     def __init__(self, serial: int, revocation_time: datetime) -> None:
         self.serial = serial
         self.revocation_time = revocation_time
-        super().__init__(
-            f"serial {serial:X}: already revoked at {revocation_time.isoformat()}"
-        )
+        super().__init__(f"serial {serial:X}: already revoked at {revocation_time.isoformat()}")
 
 
 class ValidationError(TrustkitError):

@@ -1,0 +1,61 @@
+"""The ``trustkit`` command line.
+
+Each command lives in a module of this package and is imported only when it
+runs, so ``trustkit --help`` and a single ``trustkit issue`` stay quick. A
+command parses its arguments, calls one library function and prints; every
+:class:`~trustkit.errors.TrustkitError` becomes a one-line message on stderr
+and exit status 1, here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+
+# command name -> "module:attribute" inside trustkit.cli
+_COMMANDS: dict[str, str] = {}
+
+EXIT_NEGATIVE = 1
+"""Exit status for a negative answer: invalid, revoked, refused by policy, bad input."""
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when the command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = _COMMANDS.get(cmd_name)
+        if spec is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attr = spec.partition(":")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from ..errors import TrustkitError
+
+        try:
+            return super().invoke(ctx)
+        except TrustkitError as exc:
+            click.echo(f"trustkit: error: {exc}", err=True)
+            ctx.exit(EXIT_NEGATIVE)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trustkit")
+def cli() -> None:
+    """trustkit: a certificate authority, revocation, document signing and validation."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(prog_name="trustkit", standalone_mode=True))

@@ -1,0 +1,240 @@
+"""A CA directory and its ``trustkit.toml``.
+
+A CA is a directory::
+
+    trustkit.toml   name, key reference, store URL, publication URLs, profiles
+    ca.pem          this CA's certificate
+    chain.pem       its issuers up to the root (empty for a root)
+    ca.key          the private key, encrypted PKCS#8, mode 0600 (or a pkcs11: URI in the config)
+    store.db        the SQLite store, unless ``store`` names another
+
+``trustkit.toml``::
+
+    [ca]
+    name = "citizen-ca"                   # used in URLs: /crl/citizen-ca.crl
+    key = "ca.key"                        # or "pkcs11:token=...;object=..."
+    store = "sqlite:///store.db"          # relative paths are inside the CA directory
+
+    [urls]
+    base = "http://pki.example.gov"       # derives the three below unless they are given
+    crl = "http://pki.example.gov/crl/citizen-ca.crl"
+    ocsp = "http://pki.example.gov/ocsp"
+    ca_issuers = "http://pki.example.gov/ca/citizen-ca.crt"
+
+    [crl]
+    next_update_hours = 24
+    shards = 0                            # N > 0 partitions the CRL: /crl/citizen-ca-3.crl
+
+    [profiles.tls-server]                 # override a built-in profile
+    validity_days = 90
+
+Unknown top-level tables are kept (``extra``) for other parts of trustkit,
+such as the service.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import tomli_w
+
+from ._files import write_atomic
+from .errors import ConfigError, ProfileError
+from .profiles import Profile, profiles_from_config
+
+__all__ = [
+    "CA_CERT_FILE",
+    "CHAIN_FILE",
+    "CONFIG_FILE",
+    "DEFAULT_CRL_NEXT_UPDATE",
+    "DEFAULT_KEY_FILE",
+    "DEFAULT_STORE_FILE",
+    "CAConfig",
+    "slugify",
+]
+
+CONFIG_FILE = "trustkit.toml"
+CA_CERT_FILE = "ca.pem"
+CHAIN_FILE = "chain.pem"
+DEFAULT_KEY_FILE = "ca.key"
+DEFAULT_STORE_FILE = "store.db"
+DEFAULT_CRL_NEXT_UPDATE = timedelta(hours=24)
+"""How long a CRL stays current when the configuration does not say."""
+
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+def slugify(text: str) -> str:
+    """A URL-safe CA name from a common name: ``Citizen CA 2026`` -> ``citizen-ca-2026``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:63] or "ca"
+
+
+@dataclass(frozen=True)
+class CAConfig:
+    """The settings of one CA directory."""
+
+    name: str
+    """Short name used in URLs and listings."""
+    key: str = DEFAULT_KEY_FILE
+    """Key file relative to the CA directory, or an RFC 7512 ``pkcs11:`` URI."""
+    store: str | None = None
+    """Store URL; ``None`` means ``store.db`` in the CA directory."""
+    base_url: str | None = None
+    crl_url: str | None = None
+    ocsp_url: str | None = None
+    ca_issuers_url: str | None = None
+    crl_next_update: timedelta = DEFAULT_CRL_NEXT_UPDATE
+    crl_shards: int = 0
+    """Number of CRL partitions; 0 publishes one full CRL (``[crl] shards``)."""
+    profile_tables: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """The ``[profiles.*]`` tables as written."""
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Other top-level tables, kept for the parts of trustkit that read them."""
+
+    def __post_init__(self) -> None:
+        if not _SLUG_RE.fullmatch(self.name):
+            raise ConfigError(
+                f"ca.name {self.name!r}: use lower-case letters, digits and hyphens (URL-safe)"
+            )
+        for label, url in (
+            ("urls.base", self.base_url),
+            ("urls.crl", self.crl_url),
+            ("urls.ocsp", self.ocsp_url),
+            ("urls.ca_issuers", self.ca_issuers_url),
+        ):
+            if url is not None and not re.match(r"https?://[^/\s]+", url):
+                raise ConfigError(f"{label} {url!r}: must be an http:// or https:// URL")
+
+    @property
+    def profiles(self) -> Mapping[str, Profile]:
+        """Built-in profiles with this CA's overrides and additions."""
+        try:
+            return profiles_from_config(self.profile_tables)
+        except ProfileError as exc:
+            raise ConfigError(f"{CONFIG_FILE}: {exc}") from exc
+
+    def _derived(self, explicit: str | None, template: str) -> str | None:
+        if explicit is not None:
+            return explicit
+        if self.base_url is None:
+            return None
+        return self.base_url.rstrip("/") + template.format(name=self.name)
+
+    @property
+    def effective_crl_url(self) -> str | None:
+        """The CRL distribution point written into issued certificates."""
+        return self._derived(self.crl_url, "/crl/{name}.crl")
+
+    @property
+    def effective_ocsp_url(self) -> str | None:
+        """The OCSP responder URL written into issued certificates."""
+        return self._derived(self.ocsp_url, "/ocsp")
+
+    @property
+    def effective_ca_issuers_url(self) -> str | None:
+        """Where this CA's certificate is published (AIA caIssuers)."""
+        return self._derived(self.ca_issuers_url, "/ca/{name}.crt")
+
+    def store_url(self, directory: Path) -> str:
+        """The store URL with a relative SQLite path resolved inside ``directory``."""
+        url = self.store or f"sqlite:///{DEFAULT_STORE_FILE}"
+        match = re.fullmatch(r"sqlite:///(.+)", url)
+        if match and not match.group(1).startswith("/"):
+            return f"sqlite:///{(directory / match.group(1)).resolve()}"
+        return url
+
+    def key_path(self, directory: Path) -> Path | None:
+        """The key file's path, or ``None`` when the key is on a token."""
+        if self.key.startswith("pkcs11:"):
+            return None
+        path = Path(self.key)
+        return path if path.is_absolute() else directory / path
+
+    def to_toml(self) -> bytes:
+        """This configuration as ``trustkit.toml`` text."""
+        ca: dict[str, Any] = {"name": self.name, "key": self.key}
+        if self.store is not None:
+            ca["store"] = self.store
+        urls = {
+            k: v
+            for k, v in (
+                ("base", self.base_url),
+                ("crl", self.crl_url),
+                ("ocsp", self.ocsp_url),
+                ("ca_issuers", self.ca_issuers_url),
+            )
+            if v is not None
+        }
+        doc: dict[str, Any] = {"ca": ca}
+        if urls:
+            doc["urls"] = urls
+        hours = self.crl_next_update.total_seconds() / 3600
+        crl: dict[str, Any] = {"next_update_hours": int(hours) if hours.is_integer() else hours}
+        if self.crl_shards:
+            crl["shards"] = self.crl_shards
+        doc["crl"] = crl
+        if self.profile_tables:
+            doc["profiles"] = {k: dict(v) for k, v in self.profile_tables.items()}
+        doc.update({k: v for k, v in self.extra.items()})
+        return tomli_w.dumps(doc).encode()
+
+    def write(self, directory: Path) -> None:
+        """Write ``trustkit.toml`` into ``directory``, atomically."""
+        write_atomic(directory / CONFIG_FILE, self.to_toml())
+
+    @classmethod
+    def load(cls, directory: Path) -> CAConfig:
+        """Read ``trustkit.toml`` from a CA directory."""
+        path = directory / CONFIG_FILE
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{directory}: not a CA directory (no {CONFIG_FILE})") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+        return cls.from_mapping(data, source=str(path))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = CONFIG_FILE) -> CAConfig:
+        """A configuration from parsed TOML."""
+        ca = data.get("ca")
+        if not isinstance(ca, Mapping) or "name" not in ca:
+            raise ConfigError(f"{source}: needs a [ca] table with a name")
+        urls = data.get("urls", {})
+        crl = data.get("crl", {})
+        profiles = data.get("profiles", {})
+        for label, table in (("urls", urls), ("crl", crl), ("profiles", profiles)):
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{source}: [{label}] must be a table")
+        hours = crl.get("next_update_hours", DEFAULT_CRL_NEXT_UPDATE.total_seconds() / 3600)
+        if not isinstance(hours, int | float) or hours <= 0:
+            raise ConfigError(f"{source}: crl.next_update_hours must be a positive number")
+        shards = crl.get("shards", 0)
+        if not isinstance(shards, int) or isinstance(shards, bool) or shards < 0:
+            raise ConfigError(f"{source}: crl.shards must be a whole number, 0 or more")
+        extra = {k: v for k, v in data.items() if k not in {"ca", "urls", "crl", "profiles"}}
+        config = cls(
+            name=str(ca["name"]),
+            key=str(ca.get("key", DEFAULT_KEY_FILE)),
+            store=None if ca.get("store") is None else str(ca["store"]),
+            base_url=urls.get("base"),
+            crl_url=urls.get("crl"),
+            ocsp_url=urls.get("ocsp"),
+            ca_issuers_url=urls.get("ca_issuers"),
+            crl_next_update=timedelta(hours=hours),
+            crl_shards=shards,
+            profile_tables=MappingProxyType(dict(profiles)),
+            extra=MappingProxyType(extra),
+        )
+        config.profiles  # noqa: B018 - fail now, with the file named, if a profile is wrong
+        return config

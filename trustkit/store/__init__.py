@@ -1,0 +1,174 @@
+"""Where a CA keeps what it has issued and revoked.
+
+A store holds one :class:`CertificateRecord` per certificate, keyed by the
+issuing CA (``issuer``, the hex key identifier of the CA's key) and the serial
+number, plus per-issuer counters (CRL numbers and the like). Backends sit
+behind the :class:`CertificateStore` protocol and are picked by the scheme of
+a store URL (:func:`open_store`): ``sqlite:///path/store.db`` is the default,
+``postgresql+psycopg://user@host/db`` lets several machines share one CA.
+
+Uniqueness of a serial per issuer is enforced by the store itself (a primary
+key), and :meth:`CertificateStore.issue` takes the serial and commits the
+certificate in one transaction, so a certificate is never handed out before it
+is recorded.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from cryptography import x509
+
+from ..errors import ConfigError
+from ..serials import new_serial
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CertStatus",
+    "CertificateRecord",
+    "CertificateStore",
+    "RevokedEntry",
+    "open_store",
+]
+
+SCHEMA_VERSION = 1
+"""Version of the store schema; a store written by another version is refused."""
+
+
+class CertStatus(enum.Enum):
+    """Whether a certificate stands or was revoked."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """What the store knows about one issued certificate."""
+
+    issuer: str
+    """Key identifier (hex) of the CA that issued it."""
+    serial: int
+    """Serial number, unique per issuer."""
+    subject: str
+    """Subject as RFC 4514 text."""
+    sans: tuple[str, ...]
+    """Subject alternative names in ``dns:``/``ip:``/``email:``/``uri:`` form."""
+    profile: str
+    """Name of the profile it was issued under."""
+    not_before: datetime
+    not_after: datetime
+    der: bytes
+    """The certificate, DER-encoded."""
+    status: CertStatus
+    issued_at: datetime
+    """When the CA recorded it."""
+    shard: int = 0
+    """CRL partition the certificate belongs to (0 when CRLs are not partitioned)."""
+    revocation_time: datetime | None = None
+    revocation_reason: x509.ReasonFlags | None = None
+    invalidity_date: datetime | None = None
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The certificate, parsed."""
+        return x509.load_der_x509_certificate(self.der)
+
+
+@dataclass(frozen=True)
+class RevokedEntry:
+    """One revoked certificate, as a CRL or an OCSP response needs it."""
+
+    serial: int
+    revocation_time: datetime
+    reason: x509.ReasonFlags | None
+    invalidity_date: datetime | None
+    shard: int = 0
+
+
+class CertificateStore(Protocol):
+    """The narrow interface every store backend provides."""
+
+    url: str
+    """The URL the store was opened with, password removed."""
+
+    def issue(
+        self,
+        issuer: str,
+        profile: str,
+        build: Callable[[int], x509.Certificate],
+        *,
+        at: datetime,
+        shard: int = 0,
+        serial_source: Callable[[], int] = new_serial,
+    ) -> CertificateRecord:
+        """Take a fresh serial, build the certificate with it, and commit both at once.
+
+        ``build`` is called with the serial inside the transaction; if it
+        raises, nothing is written.
+        """
+        ...
+
+    def get(self, issuer: str, serial: int) -> CertificateRecord:
+        """The record for ``serial``; :class:`~trustkit.errors.NotFoundError` if none."""
+        ...
+
+    def find(self, issuer: str, serial: int) -> CertificateRecord | None:
+        """The record for ``serial``, or ``None``."""
+        ...
+
+    def list(self, issuer: str, *, status: CertStatus | None = None) -> Iterator[CertificateRecord]:
+        """Every record of ``issuer``, oldest first, optionally only those with ``status``."""
+        ...
+
+    def revoke(
+        self,
+        issuer: str,
+        serial: int,
+        *,
+        reason: x509.ReasonFlags,
+        at: datetime,
+        invalidity_date: datetime | None = None,
+    ) -> CertificateRecord:
+        """Mark ``serial`` revoked; unknown or already revoked serials change nothing."""
+        ...
+
+    def revoked(self, issuer: str, *, shard: int | None = None) -> Iterator[RevokedEntry]:
+        """Every revoked certificate of ``issuer`` (of one shard if given), by serial."""
+        ...
+
+    def next_counter(self, issuer: str, name: str) -> int:
+        """Atomically increment and return a per-issuer counter (first value 1)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def open_store(url: str) -> CertificateStore:
+    """Open (creating if needed) the store at ``url``; the scheme picks the backend."""
+    scheme = url.partition(":")[0].partition("+")[0]
+    factory = _BACKENDS.get(scheme)
+    if factory is None:
+        raise ConfigError(
+            f"store {url.split('@')[-1]!r}: unknown scheme {scheme!r}; "
+            f"use one of {', '.join(sorted(_BACKENDS))}"
+        )
+    return factory(url)
+
+
+def _sql_store(url: str) -> CertificateStore:
+    from .sql import SQLStore
+
+    return SQLStore(url)
+
+
+_BACKENDS: dict[str, Callable[[str], CertificateStore]] = {
+    "sqlite": _sql_store,
+    "postgresql": _sql_store,
+}

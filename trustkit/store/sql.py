@@ -1,0 +1,363 @@
+"""The SQL store: one schema on SQLAlchemy Core for SQLite and PostgreSQL.
+
+Serial numbers are up to 160 bits, more than any SQL integer type holds, so
+they are kept as 40-digit zero-padded hex text: unique per issuer through the
+primary key, and ordered like the numbers they stand for.
+
+SQLite: the file lives in the CA directory, in WAL mode so that OCSP and CRL
+readers never wait for an issuance; every writing transaction starts with
+``BEGIN IMMEDIATE`` so two processes issuing at once queue on the write lock
+instead of failing half-way, and ``synchronous=FULL`` keeps a committed
+issuance on disk through a power cut.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography import x509
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..clock import utc
+from ..errors import AlreadyRevokedError, DuplicateSerialError, NotFoundError, StoreError
+from ..names import format_general_name, format_name
+from ..serials import new_serial
+from . import SCHEMA_VERSION, CertificateRecord, CertStatus, RevokedEntry
+
+__all__ = ["SQLStore"]
+
+_SERIAL_DIGITS = 40
+_SQLITE_BUSY_TIMEOUT_S = 30
+_ISSUE_ATTEMPTS = 8
+"""A fresh 159-bit serial colliding even once is as good as impossible; eight is plenty."""
+
+_WRITE = "trustkit_write"
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "trustkit_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+)
+
+certificates = sa.Table(
+    "certificates",
+    metadata,
+    sa.Column("issuer", sa.String(128), primary_key=True),
+    sa.Column("serial", sa.String(_SERIAL_DIGITS), primary_key=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("sans", sa.Text, nullable=False),
+    sa.Column("profile", sa.String(64), nullable=False),
+    sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("not_after", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("der", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("shard", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("revocation_time", sa.DateTime(timezone=True)),
+    sa.Column("revocation_reason", sa.String(32)),
+    sa.Column("invalidity_date", sa.DateTime(timezone=True)),
+    sa.Index("ix_certificates_status", "issuer", "status", "shard"),
+)
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("issuer", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+
+def _serial_key(serial: int) -> str:
+    return f"{serial:0{_SERIAL_DIGITS}x}"
+
+
+def _when(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return None if value is None else utc(value)
+
+
+def _record(row: Any) -> CertificateRecord:
+    reason = row.revocation_reason
+    return CertificateRecord(
+        issuer=row.issuer,
+        serial=int(row.serial, 16),
+        subject=row.subject,
+        sans=tuple(json.loads(row.sans)),
+        profile=row.profile,
+        not_before=utc(row.not_before),
+        not_after=utc(row.not_after),
+        der=bytes(row.der),
+        status=CertStatus(row.status),
+        issued_at=utc(row.issued_at),
+        shard=row.shard,
+        revocation_time=_when(row.revocation_time),
+        revocation_reason=None if reason is None else x509.ReasonFlags(reason),
+        invalidity_date=_when(row.invalidity_date),
+    )
+
+
+def _sans_of(cert: x509.Certificate) -> list[str]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [format_general_name(name) for name in ext.value]
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}, poolclass=sa.pool.NullPool
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
+            # transaction handling would defer it and defeat BEGIN IMMEDIATE).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            immediate = connection.get_execution_options().get(_WRITE, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class SQLStore:
+    """A :class:`~trustkit.store.CertificateStore` on SQLAlchemy Core."""
+
+    def __init__(self, url: str) -> None:
+        self.url = sa.make_url(url).render_as_string(hide_password=True)
+        try:
+            self._engine = _make_engine(url)
+            self._writer = self._engine.execution_options(**{_WRITE: True})
+            self._prepare()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"store {self.url}: cannot open ({exc.__class__.__name__}: {exc})"
+            ) from exc
+        except ModuleNotFoundError as exc:
+            raise StoreError(
+                f"store {self.url}: driver {exc.name!r} is not installed "
+                "(pip install 'trustkit[postgres]')"
+            ) from exc
+
+    def _prepare(self) -> None:
+        with self._writer.begin() as conn:
+            metadata.create_all(conn)
+            version = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar()
+            if version is None:
+                conn.execute(
+                    meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+            elif int(version) != SCHEMA_VERSION:
+                raise StoreError(
+                    f"store {self.url}: schema version {version}, this trustkit reads "
+                    f"version {SCHEMA_VERSION}"
+                )
+
+    def issue(
+        self,
+        issuer: str,
+        profile: str,
+        build: Callable[[int], x509.Certificate],
+        *,
+        at: datetime,
+        shard: int = 0,
+        serial_source: Callable[[], int] = new_serial,
+    ) -> CertificateRecord:
+        for _ in range(_ISSUE_ATTEMPTS):
+            serial = serial_source()
+            try:
+                with self._writer.begin() as conn:
+                    taken = conn.execute(
+                        sa.select(certificates.c.serial).where(
+                            certificates.c.issuer == issuer,
+                            certificates.c.serial == _serial_key(serial),
+                        )
+                    ).first()
+                    if taken is not None:
+                        continue
+                    cert = build(serial)
+                    if cert.serial_number != serial:
+                        raise StoreError("issue: the certificate built does not carry its serial")
+                    values = self._values(issuer, profile, cert, at=at, shard=shard)
+                    conn.execute(certificates.insert().values(**values))
+                return self._record_of(values)
+            except IntegrityError:
+                # Another process took the same serial between our check and
+                # insert (PostgreSQL); draw again.
+                continue
+            except SQLAlchemyError as exc:
+                raise StoreError(f"store {self.url}: issuance not recorded ({exc})") from exc
+        raise StoreError(f"store {self.url}: no free serial after {_ISSUE_ATTEMPTS} draws")
+
+    def add(self, issuer: str, profile: str, cert: x509.Certificate, *, at: datetime) -> None:
+        """Record a certificate made elsewhere (such as a CA's own certificate)."""
+        values = self._values(issuer, profile, cert, at=at, shard=0)
+        try:
+            with self._writer.begin() as conn:
+                conn.execute(certificates.insert().values(**values))
+        except IntegrityError as exc:
+            raise DuplicateSerialError(cert.serial_number) from exc
+
+    @staticmethod
+    def _values(
+        issuer: str, profile: str, cert: x509.Certificate, *, at: datetime, shard: int
+    ) -> dict[str, Any]:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        return {
+            "issuer": issuer,
+            "serial": _serial_key(cert.serial_number),
+            "subject": format_name(cert.subject),
+            "sans": json.dumps(_sans_of(cert)),
+            "profile": profile,
+            "not_before": cert.not_valid_before_utc,
+            "not_after": cert.not_valid_after_utc,
+            "der": cert.public_bytes(Encoding.DER),
+            "status": CertStatus.VALID.value,
+            "issued_at": utc(at),
+            "shard": shard,
+        }
+
+    @staticmethod
+    def _record_of(values: dict[str, Any]) -> CertificateRecord:
+        return CertificateRecord(
+            issuer=values["issuer"],
+            serial=int(values["serial"], 16),
+            subject=values["subject"],
+            sans=tuple(json.loads(values["sans"])),
+            profile=values["profile"],
+            not_before=values["not_before"],
+            not_after=values["not_after"],
+            der=values["der"],
+            status=CertStatus.VALID,
+            issued_at=values["issued_at"],
+            shard=values["shard"],
+        )
+
+    def find(self, issuer: str, serial: int) -> CertificateRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                certificates.select().where(
+                    certificates.c.issuer == issuer,
+                    certificates.c.serial == _serial_key(serial),
+                )
+            ).first()
+        return None if row is None else _record(row)
+
+    def get(self, issuer: str, serial: int) -> CertificateRecord:
+        record = self.find(issuer, serial)
+        if record is None:
+            raise NotFoundError(serial)
+        return record
+
+    def list(self, issuer: str, *, status: CertStatus | None = None) -> Iterator[CertificateRecord]:
+        query = certificates.select().where(certificates.c.issuer == issuer)
+        if status is not None:
+            query = query.where(certificates.c.status == status.value)
+        query = query.order_by(certificates.c.issued_at, certificates.c.serial)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return iter([_record(row) for row in rows])
+
+    def revoke(
+        self,
+        issuer: str,
+        serial: int,
+        *,
+        reason: x509.ReasonFlags,
+        at: datetime,
+        invalidity_date: datetime | None = None,
+    ) -> CertificateRecord:
+        where = (certificates.c.issuer == issuer, certificates.c.serial == _serial_key(serial))
+        with self._writer.begin() as conn:
+            row = conn.execute(certificates.select().where(*where)).first()
+            if row is None:
+                raise NotFoundError(serial)
+            if row.status == CertStatus.REVOKED.value:
+                raise AlreadyRevokedError(serial, utc(row.revocation_time))
+            conn.execute(
+                certificates.update()
+                .where(*where, certificates.c.status == CertStatus.VALID.value)
+                .values(
+                    status=CertStatus.REVOKED.value,
+                    revocation_time=utc(at),
+                    revocation_reason=reason.value,
+                    invalidity_date=None if invalidity_date is None else utc(invalidity_date),
+                )
+            )
+            updated = conn.execute(certificates.select().where(*where)).one()
+        return _record(updated)
+
+    def revoked(self, issuer: str, *, shard: int | None = None) -> Iterator[RevokedEntry]:
+        query = sa.select(
+            certificates.c.serial,
+            certificates.c.revocation_time,
+            certificates.c.revocation_reason,
+            certificates.c.invalidity_date,
+            certificates.c.shard,
+        ).where(
+            certificates.c.issuer == issuer,
+            certificates.c.status == CertStatus.REVOKED.value,
+        )
+        if shard is not None:
+            query = query.where(certificates.c.shard == shard)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(certificates.c.serial)).all()
+        return iter(
+            [
+                RevokedEntry(
+                    serial=int(row.serial, 16),
+                    revocation_time=utc(row.revocation_time),
+                    reason=None
+                    if row.revocation_reason is None
+                    else x509.ReasonFlags(row.revocation_reason),
+                    invalidity_date=_when(row.invalidity_date),
+                    shard=row.shard,
+                )
+                for row in rows
+            ]
+        )
+
+    def next_counter(self, issuer: str, name: str) -> int:
+        where = (counters.c.issuer == issuer, counters.c.name == name)
+        for _ in range(2):
+            try:
+                with self._writer.begin() as conn:
+                    # UPDATE first: on PostgreSQL it takes the row lock, so two
+                    # processes never read the same value.
+                    updated = conn.execute(
+                        counters.update().where(*where).values(value=counters.c.value + 1)
+                    )
+                    if updated.rowcount == 0:
+                        conn.execute(counters.insert().values(issuer=issuer, name=name, value=1))
+                        return 1
+                    return int(conn.execute(sa.select(counters.c.value).where(*where)).scalar_one())
+            except IntegrityError:
+                # Another process created the counter first; its row exists now.
+                continue
+        raise StoreError(f"store {self.url}: counter {name!r} of {issuer} could not be advanced")
+
+    def close(self) -> None:
+        self._engine.dispose()
