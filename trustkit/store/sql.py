@@ -144,22 +144,33 @@ class SQLStore:
     """A :class:`~trustkit.store.CertificateStore` on SQLAlchemy Core."""
 
     def __init__(self, url: str) -> None:
-        self.url = sa.make_url(url).render_as_string(hide_password=True)
+        try:
+            self.url = sa.make_url(url).render_as_string(hide_password=True)
+        except SQLAlchemyError:
+            raise StoreError("store URL: not a valid database URL") from None
         try:
             self._engine = _make_engine(url)
-            self._writer = self._engine.execution_options(**{_WRITE: True})
-            self._prepare()
-        except SQLAlchemyError as exc:
-            raise StoreError(
-                f"store {self.url}: cannot open ({exc.__class__.__name__}: {exc})"
-            ) from exc
         except ModuleNotFoundError as exc:
             raise StoreError(
                 f"store {self.url}: driver {exc.name!r} is not installed "
                 "(pip install 'trustkit[postgres]')"
             ) from exc
+        self._writer = self._engine.execution_options(**{_WRITE: True})
+        try:
+            self._prepare()
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def _prepare(self) -> None:
+        try:
+            self._create_schema()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"store {self.url}: cannot open ({exc.__class__.__name__}: {exc})"
+            ) from exc
+
+    def _create_schema(self) -> None:
         with self._writer.begin() as conn:
             metadata.create_all(conn)
             version = conn.execute(

@@ -1,0 +1,64 @@
+"""Shared fixtures: a frozen clock, store URLs for SQLite and a real PostgreSQL.
+
+PostgreSQL tests use the server named by ``TRUSTKIT_TEST_POSTGRES`` (a
+SQLAlchemy URL; ``.ci/run`` starts one on 127.0.0.1 and sets it). Each test
+gets a schema of its own. Without the variable the tests are skipped, except
+under CI, where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from trustkit.clock import FixedClock
+
+TEST_TIME = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
+"""The frozen 'now' of tests that do not care which day it is."""
+
+
+def require(what: str) -> None:
+    """Skip the test for lack of ``what``; under CI, fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI but missing")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(TEST_TIME)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL store URL whose tables live in a fresh schema, dropped afterwards."""
+    base = os.environ.get("TRUSTKIT_TEST_POSTGRES")
+    if not base:
+        require("PostgreSQL (TRUSTKIT_TEST_POSTGRES)")
+    assert base is not None
+    import sqlalchemy as sa
+
+    schema = f"t_{secrets.token_hex(6)}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against the SQLite default and a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_url"))
