@@ -167,7 +167,7 @@ class SQLStore:
             self._create_schema()
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"store {self.url}: cannot open ({exc.__class__.__name__}: {exc})"
+                f"store {self.url}: cannot open ({getattr(exc, 'orig', None) or exc})"
             ) from exc
 
     def _create_schema(self) -> None:
