@@ -22,6 +22,7 @@ __all__ = [
     "QC_SYNTAX_V2",
     "QC_TYPE",
     "QcStatementInfo",
+    "decode_policy_mappings",
     "decode_qc_statements",
     "encode_qc_statements",
 ]
@@ -126,3 +127,20 @@ def decode_qc_statements(der: bytes) -> list[QcStatementInfo]:
         return result
     except (ValueError, TypeError, KeyError) as exc:
         raise DecodeError(f"QCStatements: malformed ({exc})") from exc
+
+
+# --- validation (policyMappings, which cryptography leaves unrecognised) ---
+
+
+def decode_policy_mappings(der: bytes) -> list[tuple[str, str]]:
+    """PolicyMappings (RFC 5280 4.2.1.5) as (issuerDomainPolicy, subjectDomainPolicy) OIDs."""
+    from asn1crypto import x509 as asn1_x509
+
+    try:
+        parsed = asn1_x509.PolicyMappings.load(der)
+        pairs = [
+            (m["issuer_domain_policy"].dotted, m["subject_domain_policy"].dotted) for m in parsed
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DecodeError(f"policyMappings: not a valid SEQUENCE OF PolicyMapping ({exc})") from exc
+    return pairs

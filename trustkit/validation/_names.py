@@ -1,0 +1,257 @@
+"""Name comparison (RFC 5280 7.1), name constraints (RFC 5280 4.2.1.10) and
+host-name matching (RFC 9525)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import idna
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+__all__ = [
+    "NameConstraintState",
+    "hostname_matches",
+    "names_equal",
+    "normalize_name",
+]
+
+_SPACES = re.compile(r"\s+")
+
+NormalizedName = tuple[frozenset[tuple[str, object]], ...]
+
+
+def _normalize_value(value: object) -> object:
+    # RFC 5280 7.1 / RFC 4518: case-insensitive, leading and trailing space
+    # removed, internal runs of space folded to one, for DirectoryString values.
+    if isinstance(value, str):
+        return _SPACES.sub(" ", value.strip()).casefold()
+    return value
+
+
+def normalize_name(name: x509.Name) -> NormalizedName:
+    """``name`` as a comparable value: RDN order kept, attributes in an RDN a set."""
+    return tuple(
+        frozenset((attr.oid.dotted_string, _normalize_value(attr.value)) for attr in rdn)
+        for rdn in name.rdns
+    )
+
+
+def names_equal(a: x509.Name, b: x509.Name) -> bool:
+    """Whether two distinguished names match under RFC 5280 7.1 comparison."""
+    return a == b or normalize_name(a) == normalize_name(b)
+
+
+# --- name constraints (RFC 5280 4.2.1.10, 6.1.3 b, c and 6.1.4 g) ---------------------
+
+
+def _dns_within(name: str, base: str) -> bool:
+    name = name.rstrip(".").lower()
+    base = base.rstrip(".").lower()
+    if not base:
+        return True
+    if base.startswith("."):
+        # Not in RFC 5280 for dNSName, but in wide use: subdomains only.
+        return name.endswith(base)
+    return name == base or name.endswith("." + base)
+
+
+def _email_within(mailbox: str, base: str) -> bool:
+    local, at, host = mailbox.rpartition("@")
+    if not at:
+        return False
+    base_l = base.lower()
+    if "@" in base:
+        b_local, _, b_host = base.rpartition("@")
+        return local == b_local and host.lower() == b_host.lower()
+    if base_l.startswith("."):
+        return host.lower().endswith(base_l)
+    return host.lower() == base_l
+
+
+def _uri_host(uri: str) -> str | None:
+    try:
+        host = urlsplit(uri).hostname
+    except ValueError:
+        return None
+    return host or None
+
+
+def _uri_within(uri: str, base: str) -> bool:
+    host = _uri_host(uri)
+    if host is None:
+        return False
+    base_l = base.lower()
+    if base_l.startswith("."):
+        return host.lower().endswith(base_l)
+    return host.lower() == base_l
+
+
+def _ip_within(
+    address: ipaddress.IPv4Address
+    | ipaddress.IPv6Address
+    | ipaddress.IPv4Network
+    | ipaddress.IPv6Network,
+    base: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> bool:
+    if address.version != base.version:
+        return False
+    if isinstance(address, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return address.subnet_of(base)  # type: ignore[arg-type]  # versions checked above
+    return address in base
+
+
+def _dn_within(name: x509.Name, base: x509.Name) -> bool:
+    n, b = normalize_name(name), normalize_name(base)
+    return len(n) >= len(b) and n[: len(b)] == b
+
+
+def _within(name: x509.GeneralName, base: x509.GeneralName) -> bool:
+    if isinstance(name, x509.DNSName) and isinstance(base, x509.DNSName):
+        return _dns_within(name.value, base.value)
+    if isinstance(name, x509.RFC822Name) and isinstance(base, x509.RFC822Name):
+        return _email_within(name.value, base.value)
+    if isinstance(name, x509.UniformResourceIdentifier) and isinstance(
+        base, x509.UniformResourceIdentifier
+    ):
+        return _uri_within(name.value, base.value)
+    if isinstance(name, x509.IPAddress) and isinstance(base, x509.IPAddress):
+        if not isinstance(base.value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return False
+        return _ip_within(name.value, base.value)
+    if isinstance(name, x509.DirectoryName) and isinstance(base, x509.DirectoryName):
+        return _dn_within(name.value, base.value)
+    if isinstance(name, x509.OtherName) and isinstance(base, x509.OtherName):
+        return name.type_id == base.type_id and name.value == base.value
+    if isinstance(name, x509.RegisteredID) and isinstance(base, x509.RegisteredID):
+        return name.value == base.value
+    return False
+
+
+def _kind(name: x509.GeneralName) -> type:
+    return type(name)
+
+
+@dataclass(frozen=True)
+class NameConstraintState:
+    """permitted_subtrees and excluded_subtrees of RFC 5280 6.1.2 (g, h).
+
+    Instead of intersecting subtrees, each certificate's permitted set is
+    kept whole; a name must fall inside at least one subtree of its form in
+    every set that constrains that form. That is the intersection, exactly.
+    """
+
+    permitted: tuple[tuple[x509.GeneralName, ...], ...] = ()
+    excluded: tuple[x509.GeneralName, ...] = ()
+
+    def add(self, constraints: x509.NameConstraints) -> NameConstraintState:
+        """The state after a certificate's nameConstraints (RFC 5280 6.1.4 g)."""
+        permitted = self.permitted
+        if constraints.permitted_subtrees is not None:
+            permitted = (*permitted, tuple(constraints.permitted_subtrees))
+        excluded = self.excluded + tuple(constraints.excluded_subtrees or ())
+        return NameConstraintState(permitted, excluded)
+
+    def violation(self, names: Iterable[x509.GeneralName]) -> str | None:
+        """Why one of ``names`` breaks the constraints, or ``None`` when none does."""
+        for name in names:
+            for base in self.excluded:
+                if _kind(base) is _kind(name) and _within(name, base):
+                    return f"{_show(name)} is inside excluded subtree {_show(base)}"
+            for subtrees in self.permitted:
+                same = [b for b in subtrees if _kind(b) is _kind(name)]
+                if same and not any(_within(name, b) for b in same):
+                    return f"{_show(name)} is outside the permitted subtrees " + ", ".join(
+                        _show(b) for b in same
+                    )
+        return None
+
+
+def _show(name: x509.GeneralName) -> str:
+    if isinstance(name, x509.DirectoryName):
+        return f"dirName:{name.value.rfc4514_string()}"
+    if isinstance(name, x509.DNSName):
+        return f"dns:{name.value}"
+    if isinstance(name, x509.RFC822Name):
+        return f"email:{name.value}"
+    if isinstance(name, x509.UniformResourceIdentifier):
+        return f"uri:{name.value}"
+    if isinstance(name, x509.IPAddress):
+        return f"ip:{name.value}"
+    return repr(name)
+
+
+def constrained_names(
+    cert: x509.Certificate, san: Sequence[x509.GeneralName]
+) -> list[x509.GeneralName]:
+    """The names of ``cert`` that name constraints apply to (RFC 5280 6.1.3 b)."""
+    names: list[x509.GeneralName] = []
+    if cert.subject.rdns:
+        names.append(x509.DirectoryName(cert.subject))
+    # RFC 5280 4.2.1.10: rfc822Name constraints also bind emailAddress in the subject.
+    for attr in cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
+        if isinstance(attr.value, str):
+            names.append(x509.RFC822Name(attr.value))
+    names.extend(san)
+    return names
+
+
+# --- host names (RFC 9525) ---------------------------------------------------------------
+
+
+def _to_alabel(host: str) -> str | None:
+    host = host.rstrip(".")
+    if not host:
+        return None
+    try:
+        if host.isascii():
+            return host.lower()
+        return idna.encode(host, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
+
+
+def _parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _dns_matches(pattern: str, host: str) -> bool:
+    pattern = pattern.rstrip(".").lower()
+    if not pattern.isascii() or not pattern:
+        return False
+    p_labels = pattern.split(".")
+    h_labels = host.split(".")
+    if len(p_labels) != len(h_labels):
+        return False
+    first, rest = p_labels[0], p_labels[1:]
+    if any("*" in label for label in rest):
+        return False
+    if first == "*":
+        # RFC 9525 6.3: a wildcard is only the whole left-most label, matches exactly
+        # one label, and needs at least two labels after it.
+        return len(rest) >= 2 and rest == h_labels[1:] and bool(h_labels[0])
+    if "*" in first:
+        return False
+    return p_labels == h_labels
+
+
+def hostname_matches(san: Sequence[x509.GeneralName], hostname: str) -> bool:
+    """Whether ``hostname`` (DNS name, U-label, or IP literal) is named by ``san``.
+
+    DNS names match dNSName entries only (no common-name fallback), IP
+    addresses match iPAddress entries only (RFC 9525 6.2, 6.3).
+    """
+    ip = _parse_ip(hostname)
+    if ip is not None:
+        return any(isinstance(n, x509.IPAddress) and n.value == ip for n in san)
+    host = _to_alabel(hostname)
+    if host is None:
+        return False
+    return any(isinstance(n, x509.DNSName) and _dns_matches(n.value, host) for n in san)

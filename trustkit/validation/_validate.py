@@ -1,0 +1,434 @@
+"""Path building with backtracking (RFC 4158 in spirit) and the ``validate`` entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ocsp
+
+from ..clock import utc
+from ..errors import (
+    DisallowedAlgorithmError,
+    PathBuildingError,
+    PathValidationError,
+    TrustkitError,
+    ValidationError,
+)
+from ._crypto import key_problem, public_key_of, signature_problem, verify_signature
+from ._fetch import HttpFetcher
+from ._model import Purpose, ValidationPolicy, ValidationResult
+from ._names import NormalizedName, normalize_name
+from ._path import MalformedCertificate, get_extension, process_path
+from ._purpose import check_purpose
+from ._revocation import RevocationChecker, SignerValidator
+
+__all__ = ["validate"]
+
+_PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    OverflowError,
+    IndexError,
+    MalformedCertificate,
+)
+
+
+class _WorkExceeded(Exception):
+    """Internal: the bound on path-building work was reached."""
+
+
+def _spki(cert: x509.Certificate) -> bytes:
+    try:
+        return cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, UnsupportedAlgorithm, TypeError):
+        return b"?" + cert.tbs_certificate_bytes
+
+
+class _Builder:
+    """Candidate issuers, signature cache and work counter for one validation."""
+
+    def __init__(
+        self,
+        anchors: Sequence[x509.Certificate],
+        intermediates: Iterable[x509.Certificate],
+        policy: ValidationPolicy,
+        fetcher: HttpFetcher | None,
+    ) -> None:
+        self.policy = policy
+        self.fetcher = fetcher
+        self.work = 0
+        self.anchors = list(dict.fromkeys(anchors))
+        self.anchor_set = set(self.anchors)
+        self.pool = [c for c in dict.fromkeys(intermediates) if c not in self.anchor_set]
+        self._by_subject: dict[NormalizedName, list[x509.Certificate]] = {}
+        for cert in [*self.anchors, *self.pool]:
+            self._index(cert)
+        self._sig_cache: dict[tuple[int, int], bool] = {}
+        self._fetched_urls: set[str] = set()
+        self.last_failure: tuple[int, str] | None = None
+        self.signers_in_progress: set[x509.Certificate] = set()
+
+    def _index(self, cert: x509.Certificate) -> None:
+        try:
+            key = normalize_name(cert.subject)
+        except _PARSE_ERRORS:
+            return
+        self._by_subject.setdefault(key, []).append(cert)
+
+    def spend(self, amount: int = 1) -> None:
+        self.work += amount
+        if self.work > self.policy.max_work:
+            raise _WorkExceeded
+
+    def signs(self, child: x509.Certificate, parent: x509.Certificate) -> bool:
+        """Whether ``parent``'s key verifies ``child``'s signature (no policy applied)."""
+        cache_key = (id(child), id(parent))
+        if cache_key in self._sig_cache:
+            return self._sig_cache[cache_key]
+        self.spend()
+        ok = False
+        key = public_key_of(parent)
+        if key is not None:
+            try:
+                ok = verify_signature(
+                    key,
+                    child.signature,
+                    child.tbs_certificate_bytes,
+                    child.signature_hash_algorithm,
+                    child.signature_algorithm_parameters,
+                )
+            except _PARSE_ERRORS:
+                ok = False
+        self._sig_cache[cache_key] = ok
+        return ok
+
+    def candidates(self, cert: x509.Certificate) -> list[x509.Certificate]:
+        """Possible issuers of ``cert``, the most promising first."""
+        found = list(self._by_subject.get(normalize_name(cert.issuer), ()))
+        if not found and self.fetcher is not None:
+            self._fetch_issuers(cert)
+            found = list(self._by_subject.get(normalize_name(cert.issuer), ()))
+        aki: bytes | None = None
+        try:
+            ext = get_extension(cert, x509.AuthorityKeyIdentifier)
+            aki = ext.value.key_identifier if ext is not None else None
+        except MalformedCertificate:
+            aki = None
+
+        def rank(candidate: x509.Certificate) -> tuple[int, int]:
+            ski: bytes | None = None
+            try:
+                ext = get_extension(candidate, x509.SubjectKeyIdentifier)
+                ski = ext.value.digest if ext is not None else None
+            except MalformedCertificate:
+                ski = None
+            # AKI/SKI are hints (RFC 5280 4.2.1.1): a mismatch only sorts later.
+            key_rank = 0 if aki is None or ski is None else (-1 if aki == ski else 1)
+            return (key_rank, 0 if candidate in self.anchor_set else 1)
+
+        return sorted(found, key=rank)
+
+    def _fetch_issuers(self, cert: x509.Certificate) -> None:
+        assert self.fetcher is not None
+        try:
+            aia = get_extension(cert, x509.AuthorityInformationAccess)
+        except MalformedCertificate:
+            return
+        for desc in aia.value if aia is not None else ():
+            location = desc.access_location
+            if desc.access_method != x509.oid.AuthorityInformationAccessOID.CA_ISSUERS:
+                continue
+            if not isinstance(location, x509.UniformResourceIdentifier):
+                continue
+            if location.value in self._fetched_urls:
+                continue
+            self._fetched_urls.add(location.value)
+            self.spend()
+            for fetched in self.fetcher.fetch_certificates(location.value):
+                if fetched not in self.anchor_set and fetched not in self.pool:
+                    self.pool.append(fetched)
+                    self._index(fetched)
+
+    def paths(self, cert: x509.Certificate) -> Iterator[list[x509.Certificate]]:
+        """Every path from ``cert`` to an anchor, depth first, as they are found."""
+        if cert in self.anchor_set:
+            yield [cert]
+        yield from self._extend([cert], {(normalize_name(cert.subject), _spki(cert))})
+
+    def _extend(
+        self, path: list[x509.Certificate], seen: set[tuple[NormalizedName, bytes]]
+    ) -> Iterator[list[x509.Certificate]]:
+        current = path[-1]
+        if len(path) >= self.policy.max_path_depth:
+            self.last_failure = (len(path) - 1, "path length limit reached")
+            return
+        candidates = self.candidates(current)
+        if not candidates:
+            self.last_failure = (
+                len(path) - 1,
+                f"no issuer found named {current.issuer.rfc4514_string()}",
+            )
+        for candidate in candidates:
+            self.spend()
+            identity = (normalize_name(candidate.subject), _spki(candidate))
+            if identity in seen and candidate not in self.anchor_set:
+                continue  # a loop: same subject and key already on the path (RFC 4158 5.2)
+            if not self.signs(current, candidate):
+                self.last_failure = (
+                    len(path) - 1,
+                    f"signature does not verify with the key of candidate issuer "
+                    f"{candidate.subject.rfc4514_string()}",
+                )
+                continue
+            if candidate in self.anchor_set:
+                yield [*path, candidate]
+                continue
+            yield from self._extend([*path, candidate], seen | {identity})
+
+
+def validate(
+    cert: x509.Certificate,
+    *,
+    trust_anchors: Sequence[x509.Certificate],
+    intermediates: Iterable[x509.Certificate] = (),
+    at: datetime,
+    purpose: Purpose = Purpose.ANY,
+    hostname: str | None = None,
+    crls: Iterable[x509.CertificateRevocationList] = (),
+    ocsp_responses: Iterable[ocsp.OCSPResponse] = (),
+    policy: ValidationPolicy | None = None,
+    fetcher: HttpFetcher | None = None,
+) -> ValidationResult:
+    """Build and validate a certification path for ``cert`` (RFC 5280 section 6).
+
+    Paths are built from ``cert`` through ``intermediates`` (an unordered,
+    untrusted pool) to one of ``trust_anchors`` (self-signed or not: an
+    anchor is trusted as given, and its validity period is not checked
+    unless ``policy.check_anchor_validity``). Every candidate issuer is
+    tried, the AKI/SKI-matching and anchor ones first; a path that fails
+    validation is abandoned for the next, within ``policy.max_work``.
+
+    Revocation uses the given ``crls`` and ``ocsp_responses``; with a
+    ``fetcher`` also CRL distribution points, OCSP responders and AIA
+    caIssuers over ``http://``.
+
+    Returns the first path that passes, end entity first. Raises a
+    :class:`~trustkit.errors.ValidationError` subclass: PathBuildingError
+    (no path), PathValidationError, DisallowedAlgorithmError,
+    InvalidPurposeError, RevokedError or RevocationUnknownError, with
+    ``path`` and ``index`` set to the certificate at fault.
+    """
+    if not isinstance(cert, x509.Certificate):
+        raise TypeError("cert: expected a cryptography x509.Certificate")
+    anchors = list(trust_anchors)
+    if not anchors:
+        raise ValueError("trust_anchors: at least one trust anchor is needed (RFC 5280 6.1.1 d)")
+    for anchor in anchors:
+        if not isinstance(anchor, x509.Certificate):
+            raise TypeError("trust_anchors: expected cryptography x509.Certificate objects")
+    if not isinstance(purpose, Purpose):
+        raise TypeError("purpose: expected a Purpose")
+    if hostname is not None and purpose is not Purpose.TLS_SERVER:
+        raise ValueError("hostname: only checked for Purpose.TLS_SERVER")
+    policy = policy if policy is not None else ValidationPolicy()
+    at = utc(at)
+    pool = list(intermediates)
+    crl_list = list(crls)
+    ocsp_list = list(ocsp_responses)
+    try:
+        return _validate(
+            cert,
+            anchors,
+            pool,
+            at,
+            purpose,
+            hostname,
+            crl_list,
+            ocsp_list,
+            policy,
+            fetcher,
+            depth=0,
+        )
+    except TrustkitError:
+        raise
+    except _WorkExceeded:
+        raise PathBuildingError(
+            f"path building gave up after {policy.max_work} candidates and signature checks"
+            " (ValidationPolicy.max_work)",
+            path=(cert,),
+            index=0,
+        ) from None
+    except _PARSE_ERRORS as exc:
+        raise PathValidationError(
+            f"a certificate on the path cannot be parsed ({exc})", path=(cert,), index=0
+        ) from None
+
+
+def _validate(
+    cert: x509.Certificate,
+    anchors: Sequence[x509.Certificate],
+    pool: Sequence[x509.Certificate],
+    at: datetime,
+    purpose: Purpose,
+    hostname: str | None,
+    crls: list[x509.CertificateRevocationList],
+    ocsp_list: list[ocsp.OCSPResponse],
+    policy: ValidationPolicy,
+    fetcher: HttpFetcher | None,
+    *,
+    depth: int,
+    builder: _Builder | None = None,
+) -> ValidationResult:
+    builder = builder if builder is not None else _Builder(anchors, pool, policy, fetcher)
+    anchor_set = set(anchors)
+
+    def validate_signer(signer: x509.Certificate, anchor: x509.Certificate, d: int) -> str | None:
+        if signer in anchor_set:
+            return None
+        if signer in builder.signers_in_progress:
+            # The signer's own status hangs on the CRL being checked (an indirect CRL
+            # that covers its issuer, PKITS 4.14.30): its signature has verified.
+            return None
+        builder.signers_in_progress.add(signer)
+        try:
+            _validate(
+                signer,
+                [anchor],
+                [*builder.pool, *builder.anchors],
+                at,
+                Purpose.ANY,
+                None,
+                crls,
+                ocsp_list,
+                ValidationPolicy(
+                    algorithms=policy.algorithms,
+                    revocation=policy.revocation,
+                    max_path_depth=policy.max_path_depth,
+                    max_work=policy.max_work,
+                    ocsp_tolerance=policy.ocsp_tolerance,
+                    use_delta_crls=policy.use_delta_crls,
+                ),
+                fetcher,
+                depth=d,
+                builder=builder,
+            )
+        except ValidationError as exc:
+            return str(exc)
+        finally:
+            builder.signers_in_progress.discard(signer)
+        return None
+
+    first_error: ValidationError | None = None
+    for path in builder.paths(cert):
+        try:
+            return _check_path(
+                path,
+                at,
+                purpose,
+                hostname,
+                crls,
+                ocsp_list,
+                policy,
+                fetcher,
+                builder,
+                validate_signer,
+                depth,
+            )
+        except ValidationError as exc:
+            if first_error is None:
+                first_error = exc
+    if first_error is not None:
+        raise first_error
+    where, why = builder.last_failure or (0, "no issuer found")
+    raise PathBuildingError(
+        f"no path to a trust anchor: certificate {where}: {why}", path=(cert,), index=where
+    )
+
+
+def _check_path(
+    path: list[x509.Certificate],
+    at: datetime,
+    purpose: Purpose,
+    hostname: str | None,
+    crls: list[x509.CertificateRevocationList],
+    ocsp_list: list[ocsp.OCSPResponse],
+    policy: ValidationPolicy,
+    fetcher: HttpFetcher | None,
+    builder: _Builder,
+    validate_signer: SignerValidator,
+    depth: int,
+) -> ValidationResult:
+    algorithms = policy.algorithms
+
+    def disallowed(index: int, message: str) -> DisallowedAlgorithmError:
+        subject = path[index].subject.rfc4514_string()
+        return DisallowedAlgorithmError(
+            f"certificate {index} ({subject}): {message} (algorithm policy)",
+            path=path,
+            index=index,
+        )
+
+    # Keys on the path, the end entity's and the anchor's included.
+    for index, cert in enumerate(path):
+        key = public_key_of(cert)
+        if key is None:
+            if index == 0 or index < len(path) - 1 or len(path) == 1:
+                raise disallowed(index, "public key algorithm is not supported")
+            continue
+        why = key_problem(key, algorithms)
+        if why is not None:
+            raise disallowed(index, why)
+
+    def signed_by(index: int) -> str | None:
+        child, parent = path[index], path[index + 1]
+        try:
+            hash_algorithm = child.signature_hash_algorithm
+        except UnsupportedAlgorithm:
+            raise disallowed(index, "signature algorithm is not supported") from None
+        why = signature_problem(hash_algorithm, child.signature_algorithm_oid, algorithms)
+        if why is not None:
+            raise disallowed(index, why)
+        if not builder.signs(child, parent):
+            return "signature does not verify with the issuer's key (RFC 5280 6.1.3 a 1)"
+        return None
+
+    outcome = process_path(path, at=at, policy=policy, signed_by=signed_by)
+    check_purpose(path, purpose, hostname)
+    checker = RevocationChecker(
+        policy=policy,
+        at=at,
+        crls=crls,
+        ocsp_responses=ocsp_list,
+        pool=[*builder.pool, *builder.anchors],
+        validate_signer=validate_signer,
+        fetch_crl=_memo(fetcher.fetch_crl) if fetcher is not None else None,
+        fetch_ocsp=fetcher.fetch_ocsp if fetcher is not None else None,
+        depth=depth,
+    )
+    evidence = checker.check_path(path)
+    return ValidationResult(
+        path=tuple(path),
+        authorities_constrained_policy_set=outcome.authorities_constrained,
+        user_constrained_policy_set=outcome.user_constrained,
+        revocation=evidence,
+    )
+
+
+def _memo(
+    fetch: Callable[[str], x509.CertificateRevocationList | None],
+) -> Callable[[str], x509.CertificateRevocationList | None]:
+    cache: dict[str, x509.CertificateRevocationList | None] = {}
+
+    def get(url: str) -> x509.CertificateRevocationList | None:
+        if url not in cache:
+            cache[url] = fetch(url)
+        return cache[url]
+
+    return get
