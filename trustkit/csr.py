@@ -9,7 +9,9 @@ Proof of possession is a separate, explicit step: :func:`verify_proof_of_possess
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -17,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from . import encoding
-from .errors import CSRError
+from .errors import CSRError, DecodeError
 from .keys import PrivateKey, describe_key, signature_hash_for
 
 __all__ = [
@@ -110,14 +112,38 @@ def load_csr(data: bytes, *, what: str = "CSR") -> x509.CertificateSigningReques
     :raises CSRError: a request whose public key algorithm is unknown or cannot
         sign, or whose subject or extensionRequest cannot be decoded.
     """
-    csr = encoding.load_csr(data, what=what)
-    _check_public_key(csr, what)
     try:
-        csr.subject  # noqa: B018 - cryptography decodes the subject lazily
-    except ValueError as exc:
-        raise CSRError(f"{what} subject: cannot be decoded ({exc})") from exc
+        csr = encoding.load_csr(data, what=what)
+    except x509.InvalidVersion as exc:
+        # Not a ValueError in cryptography, so encoding.load_csr lets it through.
+        raise DecodeError(
+            f"{what}: version {exc.parsed_version} is not v1 (0), the only PKCS#10 version "
+            "(RFC 2986 section 4.1)"
+        ) from exc
+    _check_public_key(csr, what)
+    # cryptography decodes the subject afresh on every access, and warns (rather
+    # than fails) about an attribute outside its length bounds, such as a
+    # three-letter countryName. Refuse such a request here, once, so that later
+    # readers neither crash nor warn.
+    _decode(lambda: csr.subject, f"{what} subject")
     _extensions(csr, what)
     return csr
+
+
+_T = TypeVar("_T")
+
+
+def _decode(read: Callable[[], _T], what: str) -> _T:
+    """``read()``, its decoding errors and warnings turned into :class:`CSRError`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = read()
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise CSRError(f"{what}: cannot be decoded ({exc})") from exc
+    if caught:
+        raise CSRError(f"{what}: {caught[0].message} (RFC 5280 appendix A.1)")
+    return value
 
 
 def verify_proof_of_possession(csr: x509.CertificateSigningRequest) -> None:
@@ -134,14 +160,9 @@ def verify_proof_of_possession(csr: x509.CertificateSigningRequest) -> None:
 
 
 def _extensions(csr: x509.CertificateSigningRequest, what: str) -> x509.Extensions:
-    try:
-        return csr.extensions
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        # cryptography parses the extensionRequest attribute on first access.
-        raise CSRError(
-            f"{what} extensionRequest: malformed or duplicated extensions (RFC 2986, "
-            f"PKCS#9 extensionRequest) ({exc})"
-        ) from exc
+    # cryptography parses the extensionRequest attribute (PKCS#9, RFC 2985 5.4.2)
+    # on first access: a malformed or duplicated extension raises only then.
+    return _decode(lambda: csr.extensions, f"{what} extensionRequest")
 
 
 def requested_extensions(csr: x509.CertificateSigningRequest) -> x509.Extensions:
