@@ -238,6 +238,7 @@ def test_parse_general_names_keeps_order() -> None:
         ("dns:-a.example", "not a valid domain name|preferred name syntax"),
         ("dns:a..example", "not a valid domain name|preferred name syntax"),
         ("dns:example.gov.", "trailing dot"),
+        ("dns:192.0.2.1", "not a DNS name; write ip:192.0.2.1"),
         ("dns:", "empty"),
         ("dns:" + "a" * 64 + ".example", "not a valid domain name|preferred name syntax"),
         ("dns:" + ".".join(["a" * 60] * 5), "not a valid domain name|longer than 253"),

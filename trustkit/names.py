@@ -323,6 +323,8 @@ def _domain(text: str, what: str, *, wildcard: bool = False) -> str:
                 f"{what}: a wildcard needs at least two labels after it ('*.example.gov')"
             )
         prefix, text = "*.", ".".join(labels[1:])
+    if _is_ipv4(text):
+        raise NameSyntaxError(f"{what}: an IP address is not a DNS name; write ip:{text}")
     if "*" in text:
         rule = "only as the whole left-most label" if wildcard else "not at all here"
         raise NameSyntaxError(f"{what}: wildcard '*' allowed {rule} (RFC 6125 section 6.4.3)")
