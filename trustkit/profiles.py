@@ -42,8 +42,16 @@ __all__ = [
 DEFAULT_LEAF_VALIDITY = timedelta(days=365)
 DEFAULT_CA_VALIDITY = timedelta(days=10 * 365)
 DEFAULT_ROOT_VALIDITY = timedelta(days=20 * 365)
-TLS_SERVER_MAX_VALIDITY = timedelta(days=397)
-"""CA/Browser Forum baseline requirements 6.3.2: at most 398 days; one day of margin."""
+TLS_SERVER_MAX_VALIDITY = timedelta(days=46)
+"""CA/Browser Forum baseline requirements 6.3.2 as amended by ballot SC-081: 200 days
+from 2026-03-15, 100 days from 2027-03-15 and 47 days from 2029-03-15. The built-in
+profile keeps to the last step, so it conforms whenever it issues. BR 1.6.1 (and
+RFC 5280 4.1.2.5) count the validity period from notBefore through notAfter
+inclusive: 46 days between them is 46 days and one second, within 47. A private PKI
+can raise it with ``[profiles.tls-server] validity_days``."""
+TLS_SERVER_VALIDITY = timedelta(days=45)
+"""Default tls-server validity: a day under the maximum, clear of the one-day
+"SHOULD NOT" margin that linters (pkilint) apply below each BR 6.3.2 limit."""
 
 ANY_POLICY = "2.5.29.32.0"
 
@@ -247,7 +255,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 name="tls-server",
                 description="TLS server authentication for an e-service host",
                 key_usage=frozenset({_KU.DIGITAL_SIGNATURE}),
-                validity=TLS_SERVER_MAX_VALIDITY,
+                validity=TLS_SERVER_VALIDITY,
                 max_validity=TLS_SERVER_MAX_VALIDITY,
                 extended_key_usage=(ExtendedKeyUsageOID.SERVER_AUTH,),
                 required_subject=(),
@@ -308,7 +316,10 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
             Profile(
                 name="org-seal",
                 description="an organisation's electronic seal (eIDAS)",
-                key_usage=frozenset({_KU.DIGITAL_SIGNATURE, _KU.CONTENT_COMMITMENT}),
+                # ETSI EN 319 412-3 LEG-4.3.1-3/-4: a seal commits to content, so key
+                # usage type A, B or F, and "type A should be used" (nonRepudiation only);
+                # EN 319 412-2 NAT-4.3.2-1 likewise steers away from the mixed type B.
+                key_usage=frozenset({_KU.CONTENT_COMMITMENT}),
                 validity=timedelta(days=3 * 365),
                 max_validity=timedelta(days=5 * 365),
                 required_subject=(
