@@ -116,7 +116,7 @@ class CertificateAuthority:
         store: CertificateStore,
         *,
         key: PrivateKey | None = None,
-        passphrase: bytes | None = None,
+        passphrase: bytes | Callable[[], bytes] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.directory = directory
@@ -136,10 +136,13 @@ class CertificateAuthority:
         cls,
         directory: str | Path,
         *,
-        passphrase: bytes | None = None,
+        passphrase: bytes | Callable[[], bytes] | None = None,
         clock: Clock | None = None,
     ) -> CertificateAuthority:
-        """Open the CA in ``directory``; the key is read when first needed."""
+        """Open the CA in ``directory``; the key is read when first needed.
+
+        ``passphrase`` may be a function, called only if the key is needed.
+        """
         directory = Path(directory)
         config = CAConfig.load(directory)
         try:
@@ -366,7 +369,8 @@ class CertificateAuthority:
             from .pkcs11 import load_token_key  # type: ignore[attr-defined]
 
             return load_token_key(self.config.key)  # type: ignore[no-any-return]
-        return load_private_key_file(path, self._passphrase)
+        passphrase = self._passphrase() if callable(self._passphrase) else self._passphrase
+        return load_private_key_file(path, passphrase)
 
     # -- issuing --------------------------------------------------------------
 
@@ -505,6 +509,15 @@ class CertificateAuthority:
             crl_dp = self._crl_distribution_points(profile, shard)
             if crl_dp is not None:
                 builder = builder.add_extension(crl_dp, critical=False)
+            url = self.crl_url(shard)
+            if crl_dp is not None and url is not None and self.config.crl_delta:
+                # RFC 5280 4.2.1.15: where the delta CRL is; non-critical.
+                stem, dot, ext = url.rpartition(".")
+                delta = f"{stem}-delta.{ext}" if dot else f"{url}-delta"
+                point = x509.DistributionPoint(
+                    [x509.UniformResourceIdentifier(delta)], None, None, None
+                )
+                builder = builder.add_extension(x509.FreshestCRL([point]), critical=False)
             return builder
 
         return build

@@ -18,7 +18,17 @@ import click
 from .. import __version__
 
 # command name -> "module:attribute" inside trustkit.cli
-_COMMANDS: dict[str, str] = {}
+_COMMANDS: dict[str, str] = {
+    "init": "ca_cmds:init",
+    "subca": "ca_cmds:subca",
+    "issue": "ca_cmds:issue",
+    "list": "ca_cmds:list_",
+    "show": "ca_cmds:show",
+    "key": "key_cmds:key",
+    "csr": "key_cmds:csr",
+    "inspect": "key_cmds:inspect",
+    "validate": "validate:validate",
+}
 
 EXIT_NEGATIVE = 1
 """Exit status for a negative answer: invalid, revoked, refused by policy, bad input."""
@@ -46,8 +56,16 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TrustkitError as exc:
-            click.echo(f"trustkit: error: {exc}", err=True)
+            click.echo(f"trustkit: error: {_one_line(str(exc))}", err=True)
             ctx.exit(EXIT_NEGATIVE)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"trustkit: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_NEGATIVE)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

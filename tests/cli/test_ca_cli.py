@@ -1,0 +1,213 @@
+"""The CA commands end to end through click: init, subca, key, csr, issue, list, show, inspect."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trustkit.cli import cli
+
+ROOT = "CN=Republic of Example Root CA,O=Republic of Example,C=EX"
+ENV = {"TRUSTKIT_PASSPHRASE": "s3cret-passphrase", "TRUSTKIT_CA": ""}
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, list(args), env={**ENV, **(env or {})}, input=input, catch_exceptions=False
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Path:
+    assert (
+        run(
+            "init",
+            "--ca",
+            str(tmp_path / "root"),
+            "--subject",
+            ROOT,
+            "--base-url",
+            "http://pki.example.gov",
+        )[0]
+        == 0
+    )
+    code, out, err = run(
+        "subca",
+        "--ca",
+        str(tmp_path / "root"),
+        "--out",
+        str(tmp_path / "tls"),
+        "--subject",
+        "CN=e-Services TLS CA,O=Republic of Example,C=EX",
+        "--permit",
+        "dns:.example.gov",
+    )
+    assert code == 0, err
+    assert "e-services-tls-ca" in out
+    return tmp_path
+
+
+def _csr(tmp_path: Path, *args: str) -> Path:
+    key = tmp_path / "key.pem"
+    if not key.exists():
+        assert run("key", "generate", "-o", str(key))[0] == 0
+    out = tmp_path / "req.pem"
+    code, _, err = run("csr", "create", "--key", str(key), *args, "-o", str(out))
+    assert code == 0, err
+    return out
+
+
+def test_issue_and_verify_with_openssl(pki: Path) -> None:
+    key = pki / "key.pem"
+    req = _csr(pki, "--subject", "CN=www.example.gov", "--san", "dns:www.example.gov")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
+    cert = pki / "cert.pem"
+    code, _, err = run(
+        "issue",
+        "--ca",
+        str(pki / "tls"),
+        "--csr",
+        str(req),
+        "--profile",
+        "tls-server",
+        "-o",
+        str(cert),
+    )
+    assert code == 0, err
+    assert "issued" in err
+    verify = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            str(pki / "root" / "ca.pem"),
+            "-untrusted",
+            str(pki / "tls" / "ca.pem"),
+            str(cert),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+    code, out, _ = run("list", "--ca", str(pki / "tls"), "--json")
+    records = json.loads(out)
+    assert [r["subject"] for r in records] == ["CN=www.example.gov"]
+    serial = records[0]["serial"]
+    code, out, _ = run("show", "--ca", str(pki / "tls"), serial.lower(), "--json")
+    assert json.loads(out)["certificate"]["serial"] == serial
+    code, out, _ = run("show", "--ca", str(pki / "tls"), "0x" + serial, "--pem")
+    assert out == cert.read_text()
+    code, out, _ = run("inspect", str(cert), "--json")
+    assert json.loads(out)[0]["fields"]["subject"] == "CN=www.example.gov"
+    code, out, _ = run("inspect", str(pki / "tls" / "ca.key"))
+    assert "encrypted: True" in out
+
+
+def test_ca_from_environment(pki: Path) -> None:
+    req = _csr(pki, "--subject", "CN=www.example.gov", "--san", "dns:www.example.gov")
+    code, out, _ = run("issue", "--csr", str(req), env={"TRUSTKIT_CA": str(pki / "tls")})
+    assert code == 0 and out.startswith("-----BEGIN CERTIFICATE-----")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--profile", "no-such"), "profile 'no-such': unknown"),
+        (("--profile", "citizen-auth"), "subject.serialNumber: required"),
+        (("--days", "5000"), "validity"),
+        (("--san", "dns:www.example.org"), "outside the permitted subtrees"),
+        (("--san", "dns:bad..name"), "dns"),
+    ],
+)
+def test_refusals_are_one_line_and_write_nothing(
+    pki: Path, args: tuple[str, ...], message: str
+) -> None:
+    req = _csr(pki, "--subject", "CN=www.example.gov", "--san", "dns:www.example.gov")
+    out = pki / "refused.pem"
+    code, _, err = run("issue", "--ca", str(pki / "tls"), "--csr", str(req), *args, "-o", str(out))
+    assert code == 1
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("trustkit: error:")
+    assert not out.exists()
+    assert json.loads(run("list", "--ca", str(pki / "tls"), "--json")[1]) == []
+
+
+def test_bad_inputs(pki: Path) -> None:
+    garbage = pki / "garbage.pem"
+    garbage.write_bytes(b"\x30\x03\x02\x01\x05 this is not a CSR")
+    code, _, err = run("issue", "--ca", str(pki / "tls"), "--csr", str(garbage))
+    assert code == 1 and "not a valid PKCS#10 request" in err
+    req = _csr(pki, "--subject", "CN=www.example.gov", "--san", "dns:www.example.gov")
+    code, _, err = run(
+        "issue", "--ca", str(pki / "tls"), "--csr", str(req), env={"TRUSTKIT_PASSPHRASE": "wrong"}
+    )
+    assert code == 1 and "wrong passphrase" in err
+    code, _, err = run("list", "--ca", str(pki / "nothing-here"))
+    assert code == 1 and "not a CA directory" in err
+    code, _, err = run("show", "--ca", str(pki / "tls"), "zz")
+    assert code == 1 and "hexadecimal" in err
+    code, _, err = run("show", "--ca", str(pki / "tls"), "0A0B")
+    assert code == 1 and "no such certificate" in err
+    code, _, err = run("init", "--ca", str(pki / "x"), "--subject", "CN=x,C=Example")
+    assert code == 1 and "two upper-case letters" in err
+    assert not (pki / "x").exists()
+    code, _, err = run("init", "--ca", str(pki / "root"), "--subject", ROOT)
+    assert code == 1 and "already holds a CA" in err
+
+
+def test_passphrase_prompt_is_not_echoed(tmp_path: Path) -> None:
+    code, out, err = run(
+        "key",
+        "generate",
+        "-o",
+        str(tmp_path / "k.pem"),
+        env={"TRUSTKIT_PASSPHRASE": ""},
+        input="pw-123\npw-123\n",
+    )
+    assert code == 0
+    assert "pw-123" not in out + err
+    pwfile = tmp_path / "pw"
+    pwfile.write_text("pw-123\n")
+    code, out, err = run(
+        "csr",
+        "create",
+        "--key",
+        str(tmp_path / "k.pem"),
+        "--subject",
+        "CN=a",
+        "--passphrase-file",
+        str(pwfile),
+        env={"TRUSTKIT_PASSPHRASE": ""},
+    )
+    assert code == 0 and "BEGIN CERTIFICATE REQUEST" in out
+    code, _, err = run(
+        "csr",
+        "create",
+        "--key",
+        str(tmp_path / "k.pem"),
+        "--subject",
+        "CN=a",
+        env={"TRUSTKIT_PASSPHRASE": "nope"},
+    )
+    assert code == 1 and "wrong passphrase" in err
+
+
+def test_the_console_script_runs() -> None:
+    result = subprocess.run(["trustkit", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for command in ("init", "subca", "issue", "list", "show", "inspect", "key", "csr"):
+        assert command in result.stdout

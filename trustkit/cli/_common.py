@@ -1,0 +1,110 @@
+"""Options and helpers shared by the CLI commands.
+
+Passphrases come from ``--passphrase-file``, then ``$TRUSTKIT_PASSPHRASE``,
+then a prompt that does not echo; they are never printed or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .._files import PUBLIC_MODE, write_atomic
+from ..errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PASSPHRASE_ENV = "TRUSTKIT_PASSPHRASE"
+NEW_PASSPHRASE_ENV = "TRUSTKIT_NEW_PASSPHRASE"
+
+
+def ca_option(func: F) -> F:
+    """``--ca DIR``: the CA directory, default ``$TRUSTKIT_CA`` or the current directory."""
+    return click.option(
+        "--ca",
+        "ca_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="TRUSTKIT_CA",
+        default=".",
+        show_default="$TRUSTKIT_CA or .",
+        help="CA directory.",
+    )(func)
+
+
+def passphrase_file_option(func: F) -> F:
+    """``--passphrase-file FILE``: read the key passphrase from the file's first line."""
+    return click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help=f"Read the key passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    """``--json``: machine-readable output."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def _read_passphrase_file(path: Path) -> bytes:
+    lines = path.read_bytes().splitlines()
+    if not lines or not lines[0]:
+        raise InputError(f"--passphrase-file {path}: empty; the first line is the passphrase")
+    return lines[0]
+
+
+def passphrase(
+    path: Path | None,
+    *,
+    prompt: str,
+    env: str = PASSPHRASE_ENV,
+    confirm: bool = False,
+    fallback_env: str | None = None,
+) -> bytes:
+    """The passphrase from ``path``, ``$env`` (or ``$fallback_env``), or an interactive prompt."""
+    if path is not None:
+        return _read_passphrase_file(path)
+    for name in (env, fallback_env):
+        if name and os.environ.get(name):
+            return os.environ[name].encode()
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    if not value:
+        raise InputError("passphrase: must not be empty")
+    return value.encode()
+
+
+def lazy_passphrase(path: Path | None, *, prompt: str) -> Callable[[], bytes]:
+    """A passphrase asked for only when the key is really needed."""
+    cache: list[bytes] = []
+
+    def get() -> bytes:
+        if not cache:
+            cache.append(passphrase(path, prompt=prompt))
+        return cache[0]
+
+    return get
+
+
+def write_output(path: Path | None, data: bytes, *, mode: int = PUBLIC_MODE) -> None:
+    """Write ``data`` to ``path`` atomically, or to standard output when no path."""
+    if path is None or str(path) == "-":
+        click.echo(data.decode() if data.isascii() else data, nl=False)
+        return
+    write_atomic(path, data, mode=mode)
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON."""
+    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+def read_input(path: Path) -> bytes:
+    """The bytes of an input file, with a one-line error when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc

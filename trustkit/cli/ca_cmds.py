@@ -1,0 +1,260 @@
+"""``trustkit init``, ``subca``, ``issue``, ``list`` and ``show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..ca import CertificateAuthority
+from ..encoding import format_serial, load_csr, parse_serial
+from ..inspection import Described, describe_certificate, render_text
+from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
+from ..names import parse_general_names, parse_name_constraint
+from ..store import CertificateRecord, CertStatus
+from ._common import (
+    NEW_PASSPHRASE_ENV,
+    PASSPHRASE_ENV,
+    ca_option,
+    echo_json,
+    json_option,
+    lazy_passphrase,
+    passphrase,
+    passphrase_file_option,
+    read_input,
+    write_output,
+)
+
+KEY_TYPES = click.Choice([k.value for k in KeyType])
+
+
+def _record_json(record: CertificateRecord) -> dict[str, object]:
+    return {
+        "serial": format_serial(record.serial),
+        "status": record.status.value,
+        "profile": record.profile,
+        "subject": record.subject,
+        "sans": list(record.sans),
+        "not_before": record.not_before.isoformat(),
+        "not_after": record.not_after.isoformat(),
+        "issued_at": record.issued_at.isoformat(),
+        "revocation_time": record.revocation_time and record.revocation_time.isoformat(),
+        "revocation_reason": record.revocation_reason and record.revocation_reason.name,
+        "invalidity_date": record.invalidity_date and record.invalidity_date.isoformat(),
+    }
+
+
+@click.command("init")
+@click.option(
+    "--ca", "ca_dir", required=True, type=click.Path(path_type=Path), help="New CA directory."
+)
+@click.option(
+    "--subject", required=True, help='RFC 4514 name, e.g. "CN=Example Root CA,O=Example,C=EX".'
+)
+@click.option("--key-type", type=KEY_TYPES, default=DEFAULT_CA_KEY_TYPE.value, show_default=True)
+@click.option("--days", type=click.IntRange(min=1), help="Validity in days (profile root-ca).")
+@click.option("--name", help="Short URL-safe CA name (default: from the common name).")
+@click.option("--base-url", help="Where CRLs, OCSP and CA certificates are published.")
+@click.option(
+    "--store", "store_url", help="Store URL (default: sqlite store.db in the CA directory)."
+)
+@click.option("--path-length", type=click.IntRange(min=0), help="Root pathLenConstraint.")
+@passphrase_file_option
+def init(
+    ca_dir: Path,
+    subject: str,
+    key_type: str,
+    days: int | None,
+    name: str | None,
+    base_url: str | None,
+    store_url: str | None,
+    path_length: int | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Create a root CA: key, self-signed certificate, configuration and store."""
+    secret = passphrase(passphrase_file, prompt="Passphrase for the new CA key", confirm=True)
+    ca = CertificateAuthority.create_root(
+        subject,
+        ca_dir,
+        passphrase=secret,
+        key_type=key_type,
+        days=days,
+        name=name,
+        base_url=base_url,
+        store=store_url,
+        path_length=path_length,
+    )
+    click.echo(f"created root CA {ca.config.name} in {ca_dir}")
+    click.echo(f"  subject: {ca.certificate.subject.rfc4514_string()}")
+    click.echo(f"  serial:  {format_serial(ca.certificate.serial_number)}")
+    click.echo(f"  expires: {ca.certificate.not_valid_after_utc:%Y-%m-%d}")
+    ca.close()
+
+
+@click.command("subca")
+@ca_option
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="New CA directory."
+)
+@click.option("--subject", required=True, help="RFC 4514 name of the new CA.")
+@click.option("--key-type", type=KEY_TYPES, default=DEFAULT_CA_KEY_TYPE.value, show_default=True)
+@click.option("--days", type=click.IntRange(min=1), help="Validity in days (profile sub-ca).")
+@click.option("--name", help="Short URL-safe CA name (default: from the common name).")
+@click.option("--base-url", help="Publication URL (default: the parent's).")
+@click.option("--store", "store_url", help="Store URL of the new CA.")
+@click.option("--path-length", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--permit", multiple=True, help="Permitted subtree, e.g. dns:.gov.example, ip:10.0.0.0/8."
+)
+@click.option("--exclude", multiple=True, help="Excluded subtree, same forms as --permit.")
+@passphrase_file_option
+@click.option(
+    "--new-passphrase-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help=f"New CA key passphrase (else ${NEW_PASSPHRASE_ENV}, ${PASSPHRASE_ENV}, prompt).",
+)
+def subca(
+    ca_dir: Path,
+    out_dir: Path,
+    subject: str,
+    key_type: str,
+    days: int | None,
+    name: str | None,
+    base_url: str | None,
+    store_url: str | None,
+    path_length: int,
+    permit: tuple[str, ...],
+    exclude: tuple[str, ...],
+    passphrase_file: Path | None,
+    new_passphrase_file: Path | None,
+) -> None:
+    """Create an issuing CA under the CA in --ca."""
+    from cryptography import x509
+
+    constraints = None
+    if permit or exclude:
+        constraints = x509.NameConstraints(
+            permitted_subtrees=[parse_name_constraint(p) for p in permit] or None,
+            excluded_subtrees=[parse_name_constraint(e) for e in exclude] or None,
+        )
+    parent = CertificateAuthority.open(
+        ca_dir,
+        passphrase=lazy_passphrase(passphrase_file, prompt="Passphrase for the parent CA key"),
+    )
+    with parent:
+        secret = passphrase(
+            new_passphrase_file,
+            prompt="Passphrase for the new CA key",
+            env=NEW_PASSPHRASE_ENV,
+            fallback_env=PASSPHRASE_ENV,
+            confirm=True,
+        )
+        child = parent.create_subordinate(
+            subject,
+            out_dir,
+            passphrase=secret,
+            key_type=key_type,
+            days=days,
+            name=name,
+            base_url=base_url,
+            store=store_url,
+            path_length=path_length,
+            name_constraints=constraints,
+        )
+        click.echo(f"created subordinate CA {child.config.name} in {out_dir}")
+        click.echo(f"  subject: {child.certificate.subject.rfc4514_string()}")
+        click.echo(f"  issuer:  {parent.certificate.subject.rfc4514_string()}")
+        click.echo(f"  serial:  {format_serial(child.certificate.serial_number)}")
+        child.close()
+
+
+@click.command("issue")
+@ca_option
+@click.option(
+    "--csr", "csr_path", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path)
+)
+@click.option("--profile", default="tls-server", show_default=True, help="Certificate profile.")
+@click.option(
+    "--days", type=click.IntRange(min=1), help="Validity in days (capped by the profile)."
+)
+@click.option(
+    "--san", "sans", multiple=True, help="Replace the CSR's SANs: dns:, ip:, email:, uri:."
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (default: stdout).",
+)
+@click.option("--fullchain", is_flag=True, help="Write the certificate followed by its chain.")
+@passphrase_file_option
+def issue(
+    ca_dir: Path,
+    csr_path: Path,
+    profile: str,
+    days: int | None,
+    sans: tuple[str, ...],
+    out: Path | None,
+    fullchain: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Issue a certificate from a CSR under a profile."""
+    csr = load_csr(read_input(csr_path), what=str(csr_path))
+    ca = CertificateAuthority.open(
+        ca_dir, passphrase=lazy_passphrase(passphrase_file, prompt="Passphrase for the CA key")
+    )
+    with ca:
+        issued = ca.issue(csr, profile, days=days, sans=parse_general_names(sans) if sans else None)
+    write_output(out, issued.fullchain_pem() if fullchain else issued.pem())
+    if out is not None:
+        click.echo(
+            f"issued {format_serial(issued.serial)} ({profile}) to "
+            f"{issued.record.subject or ', '.join(issued.record.sans)} -> {out}",
+            err=True,
+        )
+
+
+@click.command("list")
+@ca_option
+@click.option(
+    "--status", type=click.Choice([s.value for s in CertStatus]), help="Only this status."
+)
+@json_option
+def list_(ca_dir: Path, status: str | None, as_json: bool) -> None:
+    """List the certificates this CA issued."""
+    with CertificateAuthority.open(ca_dir) as ca:
+        records = list(ca.list(status=CertStatus(status) if status else None))
+    if as_json:
+        echo_json([_record_json(r) for r in records])
+        return
+    for record in records:
+        click.echo(
+            f"{format_serial(record.serial)}  {record.status.value:<7}  "
+            f"{record.not_after:%Y-%m-%d}  {record.profile:<19}  "
+            f"{record.subject or ', '.join(record.sans)}"
+        )
+
+
+@click.command("show")
+@ca_option
+@click.argument("serial")
+@click.option("--pem", is_flag=True, help="Print the certificate as PEM.")
+@json_option
+def show(ca_dir: Path, serial: str, pem: bool, as_json: bool) -> None:
+    """Show one issued certificate by its serial number (hex)."""
+    with CertificateAuthority.open(ca_dir) as ca:
+        record = ca.get(parse_serial(serial))
+    if pem:
+        from ..encoding import pem_encode
+
+        click.echo(pem_encode("CERTIFICATE", record.der).decode(), nl=False)
+        return
+    details = {
+        "record": _record_json(record),
+        "certificate": describe_certificate(record.certificate),
+    }
+    if as_json:
+        echo_json(details)
+        return
+    click.echo(render_text([Described("record", details["record"])]))
+    click.echo(render_text([Described("certificate", details["certificate"])]))
