@@ -12,10 +12,13 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa, x25
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trustkit.encoding import format_serial
 from trustkit.errors import InputError, KeyFileError, PassphraseError, TrustkitError
 from trustkit.keys import (
     DEFAULT_CA_KEY_TYPE,
     DEFAULT_LEAF_KEY_TYPE,
+    MIN_PBKDF2_ITERATIONS,
+    PBKDF2_ITERATIONS,
     KeyType,
     PrivateKey,
     describe_key,
@@ -101,6 +104,28 @@ def test_save_load_round_trip_with_mode_0600(tmp_path: Path, ec_key: PrivateKey)
     assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
     loaded = load_private_key_file(path, PASSPHRASE)
     assert public_key_fingerprint(loaded) == public_key_fingerprint(ec_key)
+
+
+@pytest.mark.interop
+def test_key_file_kdf_parameters_as_openssl_reads_them(tmp_path: Path, ec_key: PrivateKey) -> None:
+    path = save_private_key(ec_key, tmp_path / "key.pem", PASSPHRASE)
+    dump = _openssl("asn1parse", "-in", str(path)).stdout.decode()
+    assert ":PBES2" in dump
+    assert ":PBKDF2" in dump
+    assert ":hmacWithSHA256" in dump
+    assert ":aes-256-cbc" in dump
+    assert f":{format_serial(PBKDF2_ITERATIONS)}\n" in dump  # INTEGERs in even-length hex
+    # The twin: a file written with a lower count says so, and still loads.
+    fast = save_private_key(ec_key, tmp_path / "fast.pem", PASSPHRASE, kdf_iterations=4096)
+    assert ":1000\n" in _openssl("asn1parse", "-in", str(fast)).stdout.decode()
+    assert public_key_fingerprint(load_private_key_file(fast, PASSPHRASE)) == (
+        public_key_fingerprint(ec_key)
+    )
+
+
+def test_too_few_kdf_iterations_refused(ec_key: PrivateKey) -> None:
+    with pytest.raises(KeyFileError, match="at least 1000 needed"):
+        serialize_private_key(ec_key, PASSPHRASE, kdf_iterations=MIN_PBKDF2_ITERATIONS - 1)
 
 
 def test_wrong_passphrase(tmp_path: Path, ec_key: PrivateKey) -> None:
