@@ -208,6 +208,13 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
             .add_extension(profile.key_usage_extension(), critical=True)
             .add_extension(ski, critical=False)
+            # RFC 5280 4.2.1.1 lets a self-signed CA omit authorityKeyIdentifier; CA/B
+            # Forum BR 7.1.2.1.2 recommends it, with keyIdentifier equal to the SKI and
+            # nothing else (7.1.2.1.3).
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
+                critical=False,
+            )
         )
         certificate = builder.sign(own_key, signature_hash_for(own_key))
         return cls._materialise(
