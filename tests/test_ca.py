@@ -254,3 +254,18 @@ def test_toml_profile_override(root: CertificateAuthority, tmp_path: Path) -> No
     with pytest.raises(PolicyViolation, match="exceeds the 30 days"):
         ca.issue(_csr("CN=sensor-18"), "device", days=31)
     ca.close()
+
+
+def test_ca_on_either_store(tmp_path: Path, clock: FixedClock, store_url: str) -> None:
+    """The same CA code issues into SQLite and into a real PostgreSQL server."""
+    ca = CertificateAuthority.create_root(
+        ROOT_SUBJECT, tmp_path / "ca", passphrase=PASS, store=store_url, clock=clock
+    )
+    issued = ca.issue(_csr("CN=www.example.gov", "dns:www.example.gov"), "tls-server")
+    ca.close()
+    reopened = CertificateAuthority.open(tmp_path / "ca", passphrase=PASS, clock=clock)
+    assert reopened.config.store == store_url
+    assert reopened.get(issued.serial).der == issued.record.der
+    revoked = reopened.revoke(issued.serial, x509.ReasonFlags.key_compromise)
+    assert revoked.status is CertStatus.REVOKED
+    reopened.close()
