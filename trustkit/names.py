@@ -254,8 +254,9 @@ def parse_name(text: str) -> x509.Name:
     Keywords are case-insensitive: CN, C, O, OU, L, ST, STREET, DC, UID,
     serialNumber, organizationIdentifier, givenName (GN), surname (SN),
     title, emailAddress, pseudonym, initials, generationQualifier,
-    dnQualifier, businessCategory, postalCode, or a dotted OID. Spaces
-    before a keyword are ignored.
+    dnQualifier, businessCategory, postalCode, or a dotted OID. Unescaped
+    spaces around keywords and values are ignored (``CN = Alice, O = Example``,
+    as OpenSSL prints names); a hex-encoded ``#`` value is refused.
 
     Checked: no empty values, countryName is ISO 3166-1 alpha-2 in upper
     case, RFC 5280 upper bounds (commonName at most 64 characters),
