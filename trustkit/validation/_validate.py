@@ -29,6 +29,7 @@ from ._revocation import RevocationChecker, SignerValidator
 __all__ = ["validate"]
 
 _PARSE_ERRORS = (
+    x509.InvalidVersion,
     ValueError,
     TypeError,
     UnsupportedAlgorithm,
@@ -242,6 +243,12 @@ def validate(
     pool = list(intermediates)
     crl_list = list(crls)
     ocsp_list = list(ocsp_responses)
+    if not all(isinstance(c, x509.Certificate) for c in pool):
+        raise TypeError("intermediates: expected cryptography x509.Certificate objects")
+    if not all(isinstance(c, x509.CertificateRevocationList) for c in crl_list):
+        raise TypeError("crls: expected cryptography x509.CertificateRevocationList objects")
+    if not all(isinstance(r, ocsp.OCSPResponse) for r in ocsp_list):
+        raise TypeError("ocsp_responses: expected cryptography ocsp.OCSPResponse objects")
     try:
         return _validate(
             cert,

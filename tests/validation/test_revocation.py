@@ -1,0 +1,275 @@
+"""Revocation with CRLs and OCSP responses built by cryptography; HTTP fetching."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
+
+from trustkit.errors import RevocationUnknownError, RevokedError
+from trustkit.validation import (
+    EvidenceSource,
+    HttpFetcher,
+    RevocationMode,
+    RevocationStatus,
+    ValidationPolicy,
+    ValidationResult,
+    validate,
+)
+
+from .conftest import AT, NOT_BEFORE, Node, Pki, issue, ku, leaf, make_crl
+
+HARD = ValidationPolicy(revocation=RevocationMode.HARD_FAIL)
+SOFT = ValidationPolicy(revocation=RevocationMode.SOFT_FAIL)
+
+
+def _run(pki: Pki, ee: Node, **kw: Any) -> ValidationResult:
+    return validate(
+        ee.cert, trust_anchors=[pki.root.cert], intermediates=[pki.inter.cert], at=AT, **kw
+    )
+
+
+# --- CRLs -----------------------------------------------------------------------------
+
+
+def test_crl_good_and_revoked_twin(pki: Pki) -> None:
+    ee = pki.make_leaf()
+    crls = [make_crl(pki.root), make_crl(pki.inter)]
+    result = validate(
+        ee.cert,
+        trust_anchors=[pki.root.cert],
+        intermediates=[pki.inter.cert],
+        at=AT,
+        crls=crls,
+        policy=HARD,
+    )
+    assert [e.status for e in result.revocation] == [RevocationStatus.GOOD] * 2
+    assert all(e.source is EvidenceSource.CRL for e in result.revocation)
+
+    revoked = [
+        make_crl(pki.root),
+        make_crl(pki.inter, [(ee.cert.serial_number, x509.ReasonFlags.key_compromise)]),
+    ]
+    with pytest.raises(RevokedError) as info:
+        validate(
+            ee.cert,
+            trust_anchors=[pki.root.cert],
+            intermediates=[pki.inter.cert],
+            at=AT,
+            crls=revoked,
+            policy=SOFT,
+        )
+    assert info.value.serial == ee.cert.serial_number
+    assert info.value.reason == "keyCompromise"
+    assert info.value.revocation_time == NOT_BEFORE + timedelta(days=30)
+    assert info.value.index == 0
+
+
+def test_revoked_intermediate(pki: Pki) -> None:
+    crls = [make_crl(pki.root, [(pki.inter.cert.serial_number, None)]), make_crl(pki.inter)]
+    with pytest.raises(RevokedError) as info:
+        _run(pki, pki.make_leaf(), crls=crls)
+    assert info.value.index == 1
+
+
+def test_stale_crl_hard_and_soft(pki: Pki) -> None:
+    stale = [make_crl(pki.root), make_crl(pki.inter, next_update=AT - timedelta(days=1))]
+    with pytest.raises(RevocationUnknownError, match="stale"):
+        _run(pki, pki.make_leaf(), crls=stale, policy=HARD)
+    result = _run(pki, pki.make_leaf(), crls=stale, policy=SOFT)
+    assert result.revocation[0].status is RevocationStatus.UNKNOWN
+
+
+def test_crl_from_wrong_key_is_ignored(pki: Pki) -> None:
+    impostor = issue("Test Issuing CA", pki.root, ca=True)  # same name, other key
+    crls = [make_crl(pki.root), make_crl(impostor)]
+    with pytest.raises(RevocationUnknownError):
+        _run(pki, pki.make_leaf(), crls=crls, policy=HARD)
+
+
+def test_no_evidence_hard_fail_and_off(pki: Pki) -> None:
+    with pytest.raises(RevocationUnknownError) as info:
+        _run(pki, pki.make_leaf(), policy=HARD)
+    assert info.value.index == 0
+    off = _run(pki, pki.make_leaf(), policy=ValidationPolicy(revocation=RevocationMode.OFF))
+    assert off.revocation[0].status is RevocationStatus.NOT_CHECKED
+
+
+# --- OCSP -----------------------------------------------------------------------------
+
+
+def _ocsp(
+    cert: x509.Certificate,
+    issuer: Node,
+    signer: Node,
+    status: ocsp.OCSPCertStatus = ocsp.OCSPCertStatus.GOOD,
+    *,
+    this_update: datetime | None = None,
+    next_update: datetime | None = None,
+    hash_algorithm: hashes.HashAlgorithm | None = None,
+    include: list[x509.Certificate] | None = None,
+) -> ocsp.OCSPResponse:
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=cert,
+            issuer=issuer.cert,
+            algorithm=hash_algorithm or hashes.SHA256(),
+            cert_status=status,
+            this_update=this_update or AT - timedelta(hours=1),
+            next_update=next_update or AT + timedelta(days=1),
+            revocation_time=AT - timedelta(days=2)
+            if status == ocsp.OCSPCertStatus.REVOKED
+            else None,
+            revocation_reason=x509.ReasonFlags.superseded
+            if status == ocsp.OCSPCertStatus.REVOKED
+            else None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, signer.cert)
+    )
+    if include:
+        builder = builder.certificates(include)
+    return builder.sign(signer.key, hashes.SHA256())
+
+
+def _ocsp_run(
+    pki: Pki, ee: Node, responses: list[ocsp.OCSPResponse], **kw: Any
+) -> ValidationResult:
+    crls = [make_crl(pki.root)]
+    return _run(pki, ee, ocsp_responses=responses, crls=crls, **kw)
+
+
+@pytest.mark.parametrize("algorithm", [hashes.SHA1(), hashes.SHA256()], ids=["sha1", "sha256"])
+def test_ocsp_good_by_ca(pki: Pki, algorithm: hashes.HashAlgorithm) -> None:
+    ee = pki.make_leaf()
+    result = _ocsp_run(
+        pki, ee, [_ocsp(ee.cert, pki.inter, pki.inter, hash_algorithm=algorithm)], policy=HARD
+    )
+    evidence = result.revocation[0]
+    assert evidence.source is EvidenceSource.OCSP and evidence.status is RevocationStatus.GOOD
+
+
+def test_ocsp_revoked(pki: Pki) -> None:
+    ee = pki.make_leaf()
+    response = _ocsp(ee.cert, pki.inter, pki.inter, ocsp.OCSPCertStatus.REVOKED)
+    with pytest.raises(RevokedError) as info:
+        _ocsp_run(pki, ee, [response])
+    assert info.value.reason == "superseded"
+
+
+def test_ocsp_delegated_responder(pki: Pki) -> None:
+    ee = pki.make_leaf()
+    responder = issue(
+        "OCSP Responder", pki.inter, key_usage=ku(digital_signature=True), eku=[EKU.OCSP_SIGNING]
+    )
+    response = _ocsp(ee.cert, pki.inter, responder, include=[responder.cert])
+    assert _ocsp_run(pki, ee, [response], policy=HARD)
+
+
+def test_ocsp_wrong_signer(pki: Pki) -> None:
+    ee = pki.make_leaf()
+    no_eku = issue(
+        "Not A Responder", pki.inter, key_usage=ku(digital_signature=True), eku=[EKU.CLIENT_AUTH]
+    )
+    stranger = issue("Stranger Root", None, ca=True)
+    for response in (
+        _ocsp(ee.cert, pki.inter, no_eku, include=[no_eku.cert]),
+        _ocsp(ee.cert, pki.inter, stranger, include=[stranger.cert]),
+    ):
+        with pytest.raises(RevocationUnknownError, match="OCSP"):
+            _ocsp_run(pki, ee, [response], policy=HARD)
+        soft = _ocsp_run(pki, ee, [response], policy=SOFT)
+        assert soft.revocation[0].status is RevocationStatus.UNKNOWN
+
+
+def test_ocsp_stale_and_other_certificate(pki: Pki) -> None:
+    ee = pki.make_leaf()
+    stale = _ocsp(
+        ee.cert,
+        pki.inter,
+        pki.inter,
+        this_update=AT - timedelta(days=3),
+        next_update=AT - timedelta(days=2),
+    )
+    with pytest.raises(RevocationUnknownError, match="stale"):
+        _ocsp_run(pki, ee, [stale], policy=HARD)
+    other = _ocsp(pki.make_leaf().cert, pki.inter, pki.inter)
+    with pytest.raises(RevocationUnknownError):
+        _ocsp_run(pki, ee, [other], policy=HARD)
+
+
+# --- fetching over HTTP from a real server on 127.0.0.1 --------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        body = self.routes.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_base() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_fetch_crl_and_issuer(pki: Pki, http_base: str) -> None:
+    inter = issue("Fetched CA", pki.root, ca=True, crl_urls=[f"{http_base}/root.crl"])
+    ee = leaf(inter, crl_urls=[f"{http_base}/inter.crl"], ca_issuers_url=f"{http_base}/inter.der")
+    ee_revoked = leaf(
+        inter, crl_urls=[f"{http_base}/inter-revoked.crl"], ca_issuers_url=f"{http_base}/inter.der"
+    )
+    der = serialization.Encoding.DER
+    _Handler.routes = {
+        "/root.crl": make_crl(pki.root).public_bytes(der),
+        "/inter.crl": make_crl(inter).public_bytes(der),
+        "/inter-revoked.crl": make_crl(inter, [(ee_revoked.cert.serial_number, None)]).public_bytes(
+            der
+        ),
+        "/inter.der": inter.cert.public_bytes(der),
+    }
+    fetcher = HttpFetcher(timeout=5.0)
+    result = validate(ee.cert, trust_anchors=[pki.root.cert], at=AT, policy=HARD, fetcher=fetcher)
+    assert result.path[1] == inter.cert
+    assert all(e.status is RevocationStatus.GOOD for e in result.revocation)
+    with pytest.raises(RevokedError):
+        validate(ee_revoked.cert, trust_anchors=[pki.root.cert], at=AT, fetcher=fetcher)
+    # Offline by default: without the fetcher the issuer cannot even be found.
+    with pytest.raises(Exception, match="no path"):
+        validate(ee.cert, trust_anchors=[pki.root.cert], at=AT)
+
+
+def test_fetch_size_limit_and_scheme(pki: Pki, http_base: str) -> None:
+    _Handler.routes = {"/big.crl": b"0" * 5000}
+    assert HttpFetcher(max_bytes=1000).fetch_crl(f"{http_base}/big.crl") is None
+    assert HttpFetcher().fetch_crl("https://127.0.0.1:1/x.crl") is None
+    assert HttpFetcher().fetch_crl("ftp://127.0.0.1/x.crl") is None
+    assert HttpFetcher(timeout=1.0).fetch_crl(f"{http_base}/missing.crl") is None
+    _Handler.routes = {"/ok.crl": make_crl(pki.root).public_bytes(serialization.Encoding.DER)}
+    assert HttpFetcher().fetch_crl(f"{http_base}/ok.crl") is not None
