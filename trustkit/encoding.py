@@ -92,7 +92,7 @@ def load_certificates(data: bytes, *, what: str = "certificate") -> list[x509.Ce
     for der in _blocks_of(data, ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"), what):
         try:
             certs.append(x509.load_der_x509_certificate(der))
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise DecodeError(f"{what}: not a valid X.509 certificate ({exc})") from exc
     return certs
 
@@ -107,7 +107,7 @@ def load_csr(data: bytes, *, what: str = "CSR") -> x509.CertificateSigningReques
     der = _blocks_of(data, ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"), what)[0]
     try:
         return x509.load_der_x509_csr(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise DecodeError(f"{what}: not a valid PKCS#10 request ({exc})") from exc
 
 
