@@ -898,9 +898,10 @@ class PKCS11Token:
             )
 
         ref, kind, public = self._call(operation)
+        # No serial: a token restored from backup onto another device keeps
+        # its label, and the URI in trustkit.toml should still find the key.
         key_uri = PKCS11URI(
             token=self.label,
-            serial=self.serial,
             object=ref.label,
             id=ref.id,
             type=ObjectType.PRIVATE,
@@ -1245,7 +1246,10 @@ class _TokenKeyMixin:
 
     @property
     def uri(self) -> PKCS11URI:
-        """The key's URI: token label and serial, object label, id, ``type=private``."""
+        """The key's URI: token label, object label, id and ``type=private``.
+
+        ``str(key.uri)`` is what a CA configuration stores to find the key again.
+        """
         return self._uri
 
     @property
@@ -1453,6 +1457,8 @@ class PKCS11RSAPrivateKey(_TokenKeyMixin, rsa.RSAPrivateKey):
         return self
 
 
+# Inside RSAPrivateKey.sign the parameter ``padding`` (cryptography's name
+# for it) hides the module, hence these aliases.
 _PKCS1v15 = padding.PKCS1v15
 _PSS = padding.PSS
 
