@@ -1,0 +1,238 @@
+"""Making and checking one SignerInfo (RFC 5652 5.3-5.6).
+
+Shared by document signatures (:mod:`trustkit.cms.sign`,
+:mod:`trustkit.cms.verify`) and timestamp tokens (:mod:`trustkit.tsa`). The
+private key is only ever asked to ``sign()`` the DER of the signed
+attributes, so a key on a token (an HSM-backed subclass of cryptography's key
+classes) signs exactly like a software key; no key bytes are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from .._asn1 import EssCertId, ParsedSignerInfo, encode_signed_attributes, encode_signer_info
+from ..errors import SignatureError
+from ._algorithms import DigestAlgorithm, RSAPadding, crypto_hash
+
+__all__ = [
+    "check_attributes",
+    "check_signature",
+    "check_signing_certificate",
+    "find_signer_certificate",
+    "make_signer_info",
+]
+
+
+def make_signer_info(
+    key: PrivateKeyTypes,
+    certificate: x509.Certificate,
+    *,
+    digest: DigestAlgorithm,
+    rsa_padding: RSAPadding,
+    content_type: str,
+    message_digest: bytes,
+    signing_time: datetime | None,
+) -> bytes:
+    """DER of a SignerInfo whose signed attributes bind ``message_digest`` and the
+    signer's certificate (ESS signing-certificate-v2, RFC 5035), signed by ``key``."""
+    if key.public_key() != certificate.public_key():
+        raise SignatureError("signer: the private key does not match the certificate's public key")
+    if isinstance(key, ed25519.Ed25519PrivateKey) and digest is not DigestAlgorithm.SHA512:
+        raise SignatureError(f"hash {digest.value}: Ed25519 signers must use sha512 (RFC 8419 3.1)")
+    cert_der = certificate.public_bytes(Encoding.DER)
+    attrs = encode_signed_attributes(
+        content_type=content_type,
+        message_digest=message_digest,
+        signing_time=signing_time,
+        cert_hash_algorithm=digest.value,
+        cert_hash=hashlib.new(digest.value, cert_der).digest(),
+        issuer=certificate.issuer.public_bytes(),
+        serial=certificate.serial_number,
+    )
+    chosen = crypto_hash(digest.value)
+    pss_hash: str | None = None
+    signature: bytes
+    if isinstance(key, rsa.RSAPrivateKey):
+        if rsa_padding is RSAPadding.PSS:
+            scheme: padding.AsymmetricPadding = padding.PSS(
+                mgf=padding.MGF1(chosen), salt_length=digest.digest_size
+            )
+            algorithm, pss_hash = "rsassa_pss", digest.value
+        else:
+            scheme, algorithm = padding.PKCS1v15(), f"{digest.value}_rsa"
+        signature = key.sign(attrs, scheme, chosen)
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        signature = key.sign(attrs, ec.ECDSA(chosen))
+        algorithm = f"{digest.value}_ecdsa"
+    elif isinstance(key, ed25519.Ed25519PrivateKey):
+        # RFC 8419 3.1: PureEdDSA over the DER of the signed attributes.
+        signature = key.sign(attrs)
+        algorithm = "ed25519"
+    else:
+        raise SignatureError(
+            f"signer: {type(key).__name__} keys cannot make CMS signatures "
+            "(RSA, ECDSA or Ed25519 needed)"
+        )
+    return encode_signer_info(
+        issuer=certificate.issuer.public_bytes(),
+        serial=certificate.serial_number,
+        digest_algorithm=digest.value,
+        signed_attrs=attrs,
+        signature_algorithm=algorithm,
+        pss_hash=pss_hash,
+        signature=signature,
+    )
+
+
+def _subject_key_id(cert: x509.Certificate) -> bytes | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+def find_signer_certificate(
+    signer: ParsedSignerInfo, certificates: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    """The certificate that the SignerInfo's sid names (RFC 5652 5.3), if one is given."""
+    for cert in certificates:
+        if signer.sid_key_id is not None:
+            if _subject_key_id(cert) == signer.sid_key_id:
+                return cert
+        elif (
+            cert.serial_number == signer.sid_serial
+            and cert.issuer.public_bytes() == signer.sid_issuer
+        ):
+            return cert
+    return None
+
+
+def check_attributes(
+    signer: ParsedSignerInfo, *, content_type: str, content_digest: bytes | None
+) -> None:
+    """The content-type and message-digest attributes against the content (RFC 5652 5.4)."""
+    if signer.signed_attrs is None:
+        return
+    if signer.duplicate_attributes:
+        raise SignatureError(
+            "signed attributes: "
+            + ", ".join(sorted(set(signer.duplicate_attributes)))
+            + " must appear once with one value (RFC 5652 11)"
+        )
+    if signer.content_type is None:
+        raise SignatureError("signed attributes: content-type missing (RFC 5652 11.1)")
+    if signer.content_type != content_type:
+        raise SignatureError(
+            f"signed attributes: content-type {signer.content_type} differs from "
+            f"eContentType {content_type} (RFC 5652 11.1)"
+        )
+    if signer.message_digest is None:
+        raise SignatureError("signed attributes: message-digest missing (RFC 5652 11.2)")
+    if content_digest is not None and signer.message_digest != content_digest:
+        raise SignatureError(
+            "message-digest: does not match the content; the content was changed (RFC 5652 11.2)"
+        )
+
+
+def _verify_hash(signer: ParsedSignerInfo) -> hashes.HashAlgorithm:
+    return crypto_hash(signer.signature_hash or signer.digest_algorithm)
+
+
+def check_signature(
+    signer: ParsedSignerInfo, certificate: x509.Certificate, *, content_digest: bytes | None
+) -> None:
+    """The signature value with the certificate's key: over the signed attributes, or
+    (without them, RFC 5652 5.4) over the content digest, which EdDSA cannot use."""
+    public = certificate.public_key()
+    signed = signer.signed_attrs
+    crypto_hash(signer.digest_algorithm)
+    if signed is None and content_digest is None:
+        raise SignatureError("signature: no signed attributes and no content to check against")
+    try:
+        if signer.signature_algorithm == "ed25519":
+            if not isinstance(public, ed25519.Ed25519PublicKey):
+                raise SignatureError("signature: Ed25519 signature but the key is not Ed25519")
+            if signed is None:
+                raise SignatureError(
+                    "signature: Ed25519 without signed attributes is not supported (RFC 8419 3.1)"
+                )
+            public.verify(signer.signature, signed)
+            return
+        chosen = _verify_hash(signer)
+        data, prehashed = (signed, False) if signed is not None else (content_digest, True)
+        assert data is not None
+        algorithm: hashes.HashAlgorithm | object = chosen
+        if prehashed:
+            from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+            algorithm = Prehashed(chosen)
+        if signer.signature_algorithm in ("rsassa_pkcs1v15", "rsassa_pss"):
+            if not isinstance(public, rsa.RSAPublicKey):
+                raise SignatureError("signature: RSA signature but the key is not RSA")
+            if signer.signature_algorithm == "rsassa_pss":
+                mgf_hash = crypto_hash(signer.pss_mgf_hash or "")
+                scheme: padding.AsymmetricPadding = padding.PSS(
+                    mgf=padding.MGF1(mgf_hash), salt_length=signer.pss_salt_length or 0
+                )
+            else:
+                scheme = padding.PKCS1v15()
+            public.verify(signer.signature, data, scheme, algorithm)  # type: ignore[arg-type]
+        elif signer.signature_algorithm == "ecdsa":
+            if not isinstance(public, ec.EllipticCurvePublicKey):
+                raise SignatureError("signature: ECDSA signature but the key is not EC")
+            public.verify(signer.signature, data, ec.ECDSA(algorithm))  # type: ignore[arg-type]
+        else:
+            raise SignatureError(
+                f"signature algorithm {signer.signature_algorithm}: not supported "
+                "(RSA, RSA-PSS, ECDSA or Ed25519)"
+            )
+    except InvalidSignature:
+        raise SignatureError(
+            "signature: does not verify with the signer's public key (RFC 5652 5.6)"
+        ) from None
+    except (UnsupportedAlgorithm, ValueError, TypeError) as exc:
+        raise SignatureError(f"signature: cannot be checked ({exc})") from exc
+
+
+def _ess_matches(cert_id: EssCertId, certificate: x509.Certificate, cert_der: bytes) -> bool:
+    try:
+        digest = hashlib.new(cert_id.hash_algorithm, cert_der).digest()
+    except (ValueError, TypeError):
+        return False
+    if digest != cert_id.cert_hash:
+        return False
+    if cert_id.issuer_serial is None:
+        return True
+    issuer, serial = cert_id.issuer_serial
+    return serial == certificate.serial_number and issuer == certificate.issuer.public_bytes()
+
+
+def check_signing_certificate(signer: ParsedSignerInfo, certificate: x509.Certificate) -> bool:
+    """The ESS signing-certificate(-v2) binding to ``certificate`` (RFC 5035 3, RFC 2634 5.4).
+
+    Returns ``False`` when the attribute is absent; raises when it names another
+    certificate. The first ESSCertID names the signer's certificate (RFC 5035 5.4).
+    """
+    if signer.ess_version is None:
+        return False
+    if not signer.ess_cert_ids:
+        raise SignatureError("signing-certificate: lists no certificate (RFC 5035 5.4)")
+    first = signer.ess_cert_ids[0]
+    if first.hash_algorithm in ("md5",):
+        raise SignatureError(f"signing-certificate: hash {first.hash_algorithm} not accepted")
+    if not _ess_matches(first, certificate, certificate.public_bytes(Encoding.DER)):
+        raise SignatureError(
+            f"signing-certificate-v{signer.ess_version}: does not name the certificate that "
+            "signed (hash or issuer/serial differ, RFC 5035 5.4)"
+        )
+    return True
