@@ -179,3 +179,646 @@ def decode_policy_mappings(der: bytes) -> list[tuple[str, str]]:
     except (ValueError, TypeError, KeyError) as exc:
         raise DecodeError(f"policyMappings: not a valid SEQUENCE OF PolicyMapping ({exc})") from exc
     return pairs
+
+
+# --- CMS and RFC 3161 ---
+#
+# CMS SignedData (RFC 5652), ESS signing-certificate attributes (RFC 2634,
+# RFC 5035) and the time-stamp protocol (RFC 3161) as plain values. Names of
+# algorithms are asn1crypto's: ``sha256``, ``sha256_rsa``, ``rsassa_pss``,
+# ``sha256_ecdsa``, ``ed25519``.
+
+import datetime as _dt  # noqa: E402
+import hashlib as _hashlib  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+from asn1crypto import algos as _cms_algos  # noqa: E402
+from asn1crypto import cms as _cms  # noqa: E402
+from asn1crypto import tsp as _tsp  # noqa: E402
+from asn1crypto import x509 as _cms_x509  # noqa: E402
+
+ID_DATA = "1.2.840.113549.1.7.1"
+"""id-data (RFC 5652 4)."""
+ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+"""id-signedData (RFC 5652 5.1)."""
+ID_CT_TST_INFO = "1.2.840.113549.1.9.16.1.4"
+"""id-ct-TSTInfo (RFC 3161 2.4.2)."""
+
+_CMS_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+"""What asn1crypto raises on malformed input; it parses lazily, so any access may raise."""
+
+
+@dataclass(frozen=True)
+class EssCertId:
+    """One ESSCertID(v2) of a signing-certificate attribute (RFC 2634 5.4, RFC 5035 3)."""
+
+    hash_algorithm: str
+    """``sha1`` for signing-certificate (v1), else the v2 hashAlgorithm (default sha256)."""
+    cert_hash: bytes
+    """Hash of the whole DER certificate."""
+    issuer_serial: tuple[bytes, int] | None
+    """(issuer Name DER, serial) from issuerSerial when it names a directory name."""
+
+
+@dataclass(frozen=True)
+class ParsedSignerInfo:
+    """One SignerInfo (RFC 5652 5.3), decoded into plain values."""
+
+    sid_issuer: bytes | None
+    """The issuer Name DER when the signer is identified by issuer and serial."""
+    sid_serial: int | None
+    sid_key_id: bytes | None
+    """The subject key identifier when the signer is identified by it."""
+    digest_algorithm: str
+    signature_algorithm: str
+    """asn1crypto's signature_algo: ``rsassa_pkcs1v15``, ``rsassa_pss``, ``ecdsa``, ``ed25519``."""
+    signature_hash: str | None
+    """The hash named by the signature algorithm (the PSS parameters' hash for PSS)."""
+    pss_mgf_hash: str | None
+    pss_salt_length: int | None
+    signed_attrs: bytes | None
+    """The signed attributes as the SET OF that was signed (RFC 5652 5.4), or ``None``."""
+    content_type: str | None
+    """The content-type attribute (RFC 5652 11.1), dotted."""
+    message_digest: bytes | None
+    """The message-digest attribute (RFC 5652 11.2)."""
+    signing_time: _dt.datetime | None
+    """The signing-time attribute (RFC 5652 11.3)."""
+    ess_cert_ids: tuple[EssCertId, ...]
+    """signing-certificate-v2 entries, else signing-certificate (v1) entries."""
+    ess_version: int | None
+    """2 for signing-certificate-v2, 1 for signing-certificate, ``None`` for neither."""
+    duplicate_attributes: tuple[str, ...]
+    """Signed attributes present more than once or with several values (RFC 5652 5.3)."""
+    signature: bytes
+    timestamp_tokens: tuple[bytes, ...]
+    """id-aa-signatureTimeStampToken values (RFC 3161 appendix A), ContentInfo DER each."""
+
+
+@dataclass(frozen=True)
+class ParsedSignedData:
+    """A CMS ContentInfo holding SignedData, decoded into plain values."""
+
+    content_type: str
+    """eContentType, dotted."""
+    content: bytes | None
+    """The encapsulated content, or ``None`` for a detached signature."""
+    certificates: tuple[bytes, ...]
+    """DER of every X.509 certificate in the certificates field."""
+    signers: tuple[ParsedSignerInfo, ...]
+
+
+ID_AA_TIMESTAMP_TOKEN = "1.2.840.113549.1.9.16.2.14"
+"""id-aa-signatureTimeStampToken (RFC 3161 appendix A)."""
+
+
+def _present(value: object) -> list[_Any]:
+    """The elements of an OPTIONAL SET OF / SEQUENCE OF, none when it is absent.
+
+    Checked by type rather than ``.native``, which would decode the whole value.
+    """
+    return [] if isinstance(value, core.Void) else list(value)  # type: ignore[call-overload]
+
+
+def _version(native: object) -> int:
+    return 1 if native == "v1" else int(native)  # type: ignore[call-overload]
+
+
+def _signed_data(der: bytes, what: str) -> _cms.SignedData:
+    info = _cms.ContentInfo.load(der, strict=True)
+    if info["content_type"].dotted != ID_SIGNED_DATA:
+        raise DecodeError(
+            f"{what}: content type {info['content_type'].dotted} is not id-signedData "
+            "(RFC 5652 5.1)"
+        )
+    return info["content"]
+
+
+def _one(values: object, name: str, duplicates: list[str]) -> object:
+    items = list(values)  # type: ignore[call-overload]
+    if len(items) != 1:
+        duplicates.append(name)
+    return items[0] if items else None
+
+
+def _ess_ids(attr_type: str, value: object) -> tuple[EssCertId, ...]:
+    ids = []
+    for cert_id in value["certs"]:  # type: ignore[index]
+        algorithm = "sha1" if attr_type == "signing_certificate" else cert_id["hash_algorithm"]
+        hash_name = algorithm if isinstance(algorithm, str) else algorithm["algorithm"].native
+        issuer_serial = None
+        chosen = cert_id["issuer_serial"]
+        if chosen.native is not None:
+            for general in chosen["issuer"]:
+                if general.name == "directory_name":
+                    issuer_serial = (
+                        general.chosen.untag().dump(),
+                        int(chosen["serial_number"].native),
+                    )
+                    break
+        ids.append(EssCertId(hash_name, bytes(cert_id["cert_hash"].native), issuer_serial))
+    return tuple(ids)
+
+
+def _parse_signer(info: _cms.SignerInfo) -> ParsedSignerInfo:
+    sid = info["sid"]
+    issuer = serial = key_id = None
+    if sid.name == "issuer_and_serial_number":
+        issuer = sid.chosen["issuer"].dump()
+        serial = int(sid.chosen["serial_number"].native)
+    else:
+        key_id = bytes(sid.chosen.native)
+    sig_alg = info["signature_algorithm"]
+    signature_algo = sig_alg.signature_algo
+    try:
+        signature_hash: str | None = sig_alg.hash_algo
+    except ValueError:
+        signature_hash = None  # rsaEncryption: the digestAlgorithm is the hash (RFC 3370 3.2)
+    mgf_hash = salt = None
+    if signature_algo == "rsassa_pss":
+        params = sig_alg["parameters"]
+        mgf = params["mask_gen_algorithm"]
+        if mgf["algorithm"].native != "mgf1":
+            raise ValueError("RSASSA-PSS mask generation function is not MGF1 (RFC 8017 B.2.1)")
+        mgf_hash = mgf["parameters"]["algorithm"].native
+        salt = int(params["salt_length"].native)
+    attrs = info["signed_attrs"]
+    signed_attrs = content_type = digest = signing_time = None
+    ess: tuple[EssCertId, ...] = ()
+    ess_version: int | None = None
+    duplicates: list[str] = []
+    if not isinstance(attrs, core.Void) and len(attrs):
+        raw = attrs.dump()
+        # RFC 5652 5.4: the signature covers the attributes with an EXPLICIT SET OF
+        # tag, not the IMPLICIT [0] they are carried under.
+        signed_attrs = b"\x31" + raw[1:]
+        seen: set[str] = set()
+        for attr in attrs:
+            attr_type = attr["type"].native
+            if attr_type in seen:
+                duplicates.append(attr_type)
+            seen.add(attr_type)
+            if attr_type == "content_type":
+                content_type = _one(attr["values"], attr_type, duplicates).dotted  # type: ignore[attr-defined]
+            elif attr_type == "message_digest":
+                digest = bytes(_one(attr["values"], attr_type, duplicates).native)  # type: ignore[attr-defined]
+            elif attr_type == "signing_time":
+                signing_time = _one(attr["values"], attr_type, duplicates).native  # type: ignore[attr-defined]
+            elif attr_type in ("signing_certificate_v2", "signing_certificate"):
+                value = _one(attr["values"], attr_type, duplicates)
+                version = 2 if attr_type == "signing_certificate_v2" else 1
+                if ess_version is None or version > ess_version:
+                    ess, ess_version = _ess_ids(attr_type, value), version
+    tokens: list[bytes] = []
+    for attr in _present(info["unsigned_attrs"]):
+        if attr["type"].dotted == ID_AA_TIMESTAMP_TOKEN:
+            tokens.extend(value.dump() for value in attr["values"])
+    return ParsedSignerInfo(
+        sid_issuer=issuer,
+        sid_serial=serial,
+        sid_key_id=key_id,
+        digest_algorithm=info["digest_algorithm"]["algorithm"].native,
+        signature_algorithm=signature_algo,
+        signature_hash=signature_hash,
+        pss_mgf_hash=mgf_hash,
+        pss_salt_length=salt,
+        signed_attrs=signed_attrs,
+        content_type=content_type,
+        message_digest=digest,
+        signing_time=signing_time,
+        ess_cert_ids=ess,
+        ess_version=ess_version,
+        duplicate_attributes=tuple(duplicates),
+        signature=bytes(info["signature"].native),
+        timestamp_tokens=tuple(tokens),
+    )
+
+
+def parse_signed_data(der: bytes, *, what: str = "CMS signature") -> ParsedSignedData:
+    """Decode a DER ContentInfo of SignedData; :class:`DecodeError` on anything malformed."""
+    try:
+        signed = _signed_data(der, what)
+        encap = signed["encap_content_info"]
+        content_value = encap["content"]
+        content = None if isinstance(content_value, core.Void) else bytes(content_value)
+        certificates = tuple(
+            choice.chosen.dump()
+            for choice in _present(signed["certificates"])
+            if choice.name == "certificate"
+        )
+        signers = tuple(_parse_signer(info) for info in signed["signer_infos"])
+        result = ParsedSignedData(encap["content_type"].dotted, content, certificates, signers)
+    except DecodeError:
+        raise
+    except _CMS_ERRORS as exc:
+        raise DecodeError(f"{what}: malformed SignedData (RFC 5652 5): {exc}") from exc
+    if not signers:
+        raise DecodeError(f"{what}: SignedData has no SignerInfo (RFC 5652 5.1)")
+    return result
+
+
+def encode_signed_attributes(
+    *,
+    content_type: str,
+    message_digest: bytes,
+    signing_time: _dt.datetime | None,
+    cert_hash_algorithm: str,
+    cert_hash: bytes,
+    issuer: bytes,
+    serial: int,
+) -> bytes:
+    """DER of the signed attributes, as the SET OF that is signed (RFC 5652 5.4).
+
+    content-type, message-digest, signing-time (unless ``None``) and ESS
+    signing-certificate-v2 (RFC 5035 3) naming the signer's certificate by
+    its hash and by issuer and serial. asn1crypto sorts the SET OF as DER asks.
+    """
+    cert_id: dict[str, object] = {
+        "cert_hash": cert_hash,
+        "issuer_serial": {
+            "issuer": [_cms_x509.GeneralName({"directory_name": _cms_x509.Name.load(issuer)})],
+            "serial_number": serial,
+        },
+    }
+    if cert_hash_algorithm != "sha256":
+        # DER leaves out a DEFAULT value: sha256 is ESSCertIDv2's default (RFC 5035 4).
+        cert_id["hash_algorithm"] = {"algorithm": cert_hash_algorithm}
+    attrs = [
+        _cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
+        _cms.CMSAttribute({"type": "message_digest", "values": [message_digest]}),
+        _cms.CMSAttribute(
+            {
+                "type": "signing_certificate_v2",
+                "values": [_tsp.SigningCertificateV2({"certs": [cert_id]})],
+            }
+        ),
+    ]
+    if signing_time is not None:
+        # RFC 5652 11.3: UTCTime from 1950 to 2049, GeneralizedTime otherwise.
+        time = (
+            _cms.Time({"utc_time": signing_time})
+            if 1950 <= signing_time.year < 2050
+            else _cms.Time({"general_time": signing_time})
+        )
+        attrs.append(_cms.CMSAttribute({"type": "signing_time", "values": [time]}))
+    return bytes(_cms.CMSAttributes(attrs).dump())
+
+
+def _signature_algorithm(name: str, pss_hash: str | None) -> _cms_algos.SignedDigestAlgorithm:
+    if name != "rsassa_pss":
+        return _cms_algos.SignedDigestAlgorithm({"algorithm": name})
+    assert pss_hash is not None
+    # RFC 4056 3: MGF1 with the same hash, salt as long as the hash, trailer 1.
+    params = _cms_algos.RSASSAPSSParams(
+        {
+            "hash_algorithm": {"algorithm": pss_hash},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": pss_hash}},
+            "salt_length": _hashlib.new(pss_hash).digest_size,
+        }
+    )
+    return _cms_algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
+
+
+def encode_signer_info(
+    *,
+    issuer: bytes,
+    serial: int,
+    digest_algorithm: str,
+    signed_attrs: bytes,
+    signature_algorithm: str,
+    pss_hash: str | None,
+    signature: bytes,
+) -> bytes:
+    """DER of a version 1 SignerInfo naming its signer by issuer and serial (RFC 5652 5.3)."""
+    info = _cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": _cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": {
+                        "issuer": _cms_x509.Name.load(issuer),
+                        "serial_number": serial,
+                    }
+                }
+            ),
+            "digest_algorithm": {"algorithm": digest_algorithm},
+            "signed_attrs": _cms.CMSAttributes.load(signed_attrs),
+            "signature_algorithm": _signature_algorithm(signature_algorithm, pss_hash),
+            "signature": signature,
+        }
+    )
+    return bytes(info.dump())
+
+
+def _content_info(signed: _cms.SignedData) -> bytes:
+    return bytes(_cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+
+
+def _digest_algorithms(names: Sequence[str]) -> _cms.DigestAlgorithms:
+    return _cms.DigestAlgorithms([{"algorithm": name} for name in dict.fromkeys(names)])
+
+
+def _certificate_set(certificates: Sequence[bytes]) -> _cms.CertificateSet:
+    unique = list(dict.fromkeys(certificates))
+    return _cms.CertificateSet(
+        [_cms.CertificateChoices({"certificate": _cms_x509.Certificate.load(c)}) for c in unique]
+    )
+
+
+def encode_signed_data(
+    *,
+    content_type: str,
+    content: bytes | None,
+    digest_algorithms: Sequence[str],
+    certificates: Sequence[bytes],
+    signer_infos: Sequence[bytes],
+) -> bytes:
+    """DER of a ContentInfo of SignedData (RFC 5652 5.1); ``content=None`` makes it detached."""
+    # RFC 5652 5.1: version 3 when eContentType is not id-data, else 1 (issuerAndSerial sids).
+    version = "v1" if content_type == ID_DATA else "v3"
+    encap: dict[str, object] = {"content_type": content_type}
+    if content is not None:
+        # asn1crypto types id-data content as OctetString, other types as parsable.
+        encap["content"] = content if content_type == ID_DATA else core.ParsableOctetString(content)
+    signed = _cms.SignedData(
+        {
+            "version": version,
+            "digest_algorithms": _digest_algorithms(digest_algorithms),
+            "encap_content_info": encap,
+            "certificates": _certificate_set(certificates),
+            "signer_infos": [_cms.SignerInfo.load(info) for info in signer_infos],
+        }
+    )
+    return _content_info(signed)
+
+
+def add_signer_info(
+    der: bytes,
+    *,
+    digest_algorithm: str,
+    certificates: Sequence[bytes],
+    signer_info: bytes,
+) -> bytes:
+    """``der`` with one more SignerInfo; the SignerInfos already there keep their bytes."""
+    try:
+        signed = _signed_data(der, "CMS signature")
+        algorithms = [a["algorithm"].native for a in signed["digest_algorithms"]]
+        existing = [
+            c.chosen.dump() for c in _present(signed["certificates"]) if c.name == "certificate"
+        ]
+        infos = [_cms.SignerInfo.load(info.dump()) for info in signed["signer_infos"]]
+        rebuilt = _cms.SignedData(
+            {
+                "version": signed["version"].native,
+                "digest_algorithms": _digest_algorithms([*algorithms, digest_algorithm]),
+                "encap_content_info": _cms.EncapsulatedContentInfo.load(
+                    signed["encap_content_info"].dump()
+                ),
+                "certificates": _certificate_set([*existing, *certificates]),
+                "signer_infos": [*infos, _cms.SignerInfo.load(signer_info)],
+            }
+        )
+        return _content_info(rebuilt)
+    except DecodeError:
+        raise
+    except _CMS_ERRORS as exc:
+        raise DecodeError(f"CMS signature: malformed SignedData (RFC 5652 5): {exc}") from exc
+
+
+def add_unsigned_attribute(der: bytes, index: int, attr_type: str, value: bytes) -> bytes:
+    """``der`` with an unsigned attribute ``attr_type`` (dotted) holding ``value`` (DER)
+    added to SignerInfo ``index``; other SignerInfos keep their bytes."""
+    try:
+        signed = _signed_data(der, "CMS signature")
+        infos = [_cms.SignerInfo.load(info.dump()) for info in signed["signer_infos"]]
+        target = infos[index]
+        attrs = list(_present(target["unsigned_attrs"]))
+        name = _cms.CMSAttributeType._map.get(attr_type)
+        spec = _cms.CMSAttribute._oid_specs.get(name)
+        element = spec._child_spec.load(value) if spec is not None else core.Any.load(value)
+        attrs.append(_cms.CMSAttribute({"type": attr_type, "values": [element]}))
+        target["unsigned_attrs"] = _cms.CMSAttributes(attrs)
+        rebuilt = _cms.SignedData(
+            {
+                "version": signed["version"],
+                "digest_algorithms": signed["digest_algorithms"],
+                "encap_content_info": signed["encap_content_info"],
+                "certificates": signed["certificates"],
+                "signer_infos": infos,
+            }
+        )
+        return _content_info(rebuilt)
+    except DecodeError:
+        raise
+    except _CMS_ERRORS as exc:
+        raise DecodeError(f"CMS signature: malformed SignedData (RFC 5652 5): {exc}") from exc
+
+
+@dataclass(frozen=True)
+class TimestampRequest:
+    """A TimeStampReq (RFC 3161 2.4.1), decoded into plain values."""
+
+    version: int
+    hash_algorithm: str
+    """asn1crypto's name of the hash (``sha256``), or the dotted OID when unknown."""
+    hashed_message: bytes
+    policy: str | None
+    """reqPolicy, dotted."""
+    nonce: int | None
+    cert_req: bool
+    extensions: tuple[str, ...]
+    """OIDs of the request's extensions, dotted."""
+
+
+@dataclass(frozen=True)
+class TstInfo:
+    """A TSTInfo (RFC 3161 2.4.2), decoded into plain values."""
+
+    version: int
+    policy: str
+    hash_algorithm: str
+    hashed_message: bytes
+    serial_number: int
+    gen_time: _dt.datetime
+    accuracy: _dt.timedelta | None
+    ordering: bool
+    nonce: int | None
+    tsa: bytes | None
+    """The tsa field's directory name, Name DER, when it is one."""
+
+
+@dataclass(frozen=True)
+class TimestampResponse:
+    """A TimeStampResp (RFC 3161 2.4.2), decoded into plain values."""
+
+    status: int
+    """PKIStatus: 0 granted, 1 grantedWithMods, 2 rejection, ..."""
+    status_text: tuple[str, ...]
+    failure_info: tuple[str, ...]
+    """PKIFailureInfo bits set, by asn1crypto's names (``bad_alg``, ``bad_request``, ...)."""
+    token: bytes | None
+    """The TimeStampToken, a ContentInfo DER, when one was granted."""
+
+
+def encode_timestamp_request(
+    *,
+    hash_algorithm: str,
+    hashed_message: bytes,
+    nonce: int | None,
+    policy: str | None = None,
+    cert_req: bool = True,
+) -> bytes:
+    """DER of a TimeStampReq, version 1 (RFC 3161 2.4.1)."""
+    fields: dict[str, object] = {
+        "version": "v1",
+        "message_imprint": {
+            "hash_algorithm": {"algorithm": hash_algorithm},
+            "hashed_message": hashed_message,
+        },
+        "cert_req": cert_req,
+    }
+    if nonce is not None:
+        fields["nonce"] = nonce
+    if policy is not None:
+        fields["req_policy"] = policy
+    return bytes(_tsp.TimeStampReq(fields).dump())
+
+
+def parse_timestamp_request(der: bytes) -> TimestampRequest:
+    """Decode a TimeStampReq; :class:`DecodeError` when it is not one (RFC 3161 2.4.1)."""
+    try:
+        request = _tsp.TimeStampReq.load(der, strict=True)
+        imprint = request["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"]
+        extensions = request["extensions"]
+        return TimestampRequest(
+            version=_version(request["version"].native),
+            hash_algorithm=algorithm.native,
+            hashed_message=bytes(imprint["hashed_message"].native),
+            policy=request["req_policy"].dotted if request["req_policy"].native else None,
+            nonce=request["nonce"].native,
+            cert_req=bool(request["cert_req"].native),
+            extensions=tuple(e["extn_id"].dotted for e in extensions) if extensions.native else (),
+        )
+    except _CMS_ERRORS as exc:
+        raise DecodeError(
+            f"timestamp request: malformed TimeStampReq (RFC 3161 2.4.1): {exc}"
+        ) from exc
+
+
+def encode_tst_info(
+    *,
+    policy: str,
+    hash_algorithm: str,
+    hashed_message: bytes,
+    serial_number: int,
+    gen_time: _dt.datetime,
+    accuracy: _dt.timedelta | None,
+    nonce: int | None,
+    tsa: bytes | None,
+) -> bytes:
+    """DER of a TSTInfo (RFC 3161 2.4.2); ``tsa`` is the TSA's subject Name DER."""
+    fields: dict[str, object] = {
+        "version": "v1",
+        "policy": policy,
+        "message_imprint": {
+            "hash_algorithm": {"algorithm": hash_algorithm},
+            "hashed_message": hashed_message,
+        },
+        "serial_number": serial_number,
+        "gen_time": gen_time,
+    }
+    if accuracy is not None:
+        seconds = int(accuracy.total_seconds())
+        micros = accuracy.microseconds
+        value: dict[str, int] = {}
+        if seconds:
+            value["seconds"] = seconds
+        if micros // 1000:
+            value["millis"] = micros // 1000
+        if micros % 1000:
+            value["micros"] = micros % 1000
+        fields["accuracy"] = value
+    if nonce is not None:
+        fields["nonce"] = nonce
+    if tsa is not None:
+        fields["tsa"] = _cms_x509.GeneralName({"directory_name": _cms_x509.Name.load(tsa)})
+    return bytes(_tsp.TSTInfo(fields).dump())
+
+
+def parse_tst_info(der: bytes) -> TstInfo:
+    """Decode a TSTInfo; :class:`DecodeError` when it is not one (RFC 3161 2.4.2)."""
+    try:
+        info = _tsp.TSTInfo.load(der, strict=True)
+        accuracy = None
+        if info["accuracy"].native is not None:
+            acc = info["accuracy"].native
+            accuracy = _dt.timedelta(
+                seconds=acc.get("seconds") or 0,
+                milliseconds=acc.get("millis") or 0,
+                microseconds=acc.get("micros") or 0,
+            )
+        tsa = None
+        if info["tsa"].native is not None and info["tsa"].name == "directory_name":
+            tsa = info["tsa"].chosen.untag().dump()
+        imprint = info["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"]
+        gen_time = info["gen_time"].native
+        if not isinstance(gen_time, _dt.datetime):
+            raise ValueError("genTime is not a time")
+        return TstInfo(
+            version=_version(info["version"].native),
+            policy=info["policy"].dotted,
+            hash_algorithm=algorithm.native,
+            hashed_message=bytes(imprint["hashed_message"].native),
+            serial_number=int(info["serial_number"].native),
+            gen_time=gen_time,
+            accuracy=accuracy,
+            ordering=bool(info["ordering"].native),
+            nonce=info["nonce"].native,
+            tsa=tsa,
+        )
+    except _CMS_ERRORS as exc:
+        raise DecodeError(f"timestamp token: malformed TSTInfo (RFC 3161 2.4.2): {exc}") from exc
+
+
+def encode_timestamp_response(
+    *,
+    status: int,
+    token: bytes | None = None,
+    failure: str | None = None,
+    text: str | None = None,
+) -> bytes:
+    """DER of a TimeStampResp (RFC 3161 2.4.2): a granted token, or a rejection whose
+    PKIFailureInfo has the bit ``failure`` (asn1crypto's name, ``bad_alg``...) set."""
+    status_info: dict[str, object] = {"status": status}
+    if text is not None:
+        status_info["status_string"] = [text]
+    if failure is not None:
+        status_info["fail_info"] = {failure}
+    fields: dict[str, object] = {"status": status_info}
+    if token is not None:
+        fields["time_stamp_token"] = _cms.ContentInfo.load(token)
+    return bytes(_tsp.TimeStampResp(fields).dump())
+
+
+def parse_timestamp_response(der: bytes) -> TimestampResponse:
+    """Decode a TimeStampResp; :class:`DecodeError` when it is not one (RFC 3161 2.4.2)."""
+    try:
+        response = _tsp.TimeStampResp.load(der, strict=True)
+        status = response["status"]
+        status_code = status["status"].native
+        code = {v: k for k, v in _tsp.PKIStatus._map.items()}.get(status_code, status_code)
+        texts = tuple(status["status_string"].native or ())
+        fail = status["fail_info"].native
+        token = response["time_stamp_token"]
+        return TimestampResponse(
+            status=int(code),
+            status_text=tuple(str(t) for t in texts),
+            failure_info=tuple(sorted(fail)) if fail else (),
+            token=token.dump() if token.native is not None else None,
+        )
+    except _CMS_ERRORS as exc:
+        raise DecodeError(
+            f"timestamp reply: malformed TimeStampResp (RFC 3161 2.4.2): {exc}"
+        ) from exc

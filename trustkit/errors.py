@@ -27,6 +27,7 @@ say what, so a program never has to parse a message::
     │   ├── RevokedError           a certificate on the path is revoked
     │   └── RevocationUnknownError hard-fail mode and no usable revocation evidence
     ├── SignatureError             a CMS signature cannot be made or does not verify
+    │   └── InvalidSignatureError  checked, and a signer failed; ``reports`` has them all
     ├── TimestampError             an RFC 3161 request or reply is not acceptable
     └── HSMError                   a PKCS#11 token, object or PIN problem
 
@@ -50,6 +51,7 @@ __all__ = [
     "HSMError",
     "InputError",
     "InvalidPurposeError",
+    "InvalidSignatureError",
     "KeyFileError",
     "NameSyntaxError",
     "NotFoundError",
@@ -224,6 +226,21 @@ class RevocationUnknownError(ValidationError):
 
 class SignatureError(TrustkitError):
     """A CMS signature that cannot be made, or that does not verify."""
+
+
+class InvalidSignatureError(SignatureError):
+    """A CMS signature was checked and at least one signer failed.
+
+    ``failures`` names each failed check; ``reports`` holds every signer's
+    :class:`~trustkit.cms.verify.SignerReport`, passed or not.
+    """
+
+    def __init__(
+        self, message: str, *, failures: Sequence[str] = (), reports: Sequence[object] = ()
+    ) -> None:
+        self.failures = tuple(failures)
+        self.reports = tuple(reports)
+        super().__init__(message)
 
 
 class TimestampError(TrustkitError):
