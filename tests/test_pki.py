@@ -1,0 +1,152 @@
+"""Hierarchies from a declarative spec, applied and re-applied; PKCS#12 export."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trustkit.cli import cli
+from trustkit.errors import ConfigError
+from trustkit.pki import apply, load_spec, parse_spec
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo-pki.toml"
+PASS = b"demo-passphrase"
+
+
+def _openssl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pki")
+    report = apply(load_spec(EXAMPLE), out, passphrase=PASS)
+    assert "revoked carol (key_compromise)" in report.added
+    return out
+
+
+def test_every_chain_verifies_with_openssl(demo: Path) -> None:
+    root = demo / "root" / "ca.pem"
+    for chain in sorted((demo / "certs").glob("*-chain.pem")):
+        leaf = demo / "certs" / chain.name.replace("-chain", "")
+        result = _openssl(
+            "verify", "-x509_strict", "-CAfile", str(root), "-untrusted", str(chain), str(leaf)
+        )
+        assert result.returncode == 0, (chain.name, result.stderr)
+    other = _openssl(
+        "verify", "-CAfile", str(demo / "citizen-ca" / "ca.pem"), str(demo / "certs" / "portal.pem")
+    )
+    assert other.returncode != 0
+
+
+def test_pkcs12_files_open_with_their_passphrase(demo: Path) -> None:
+    for p12 in sorted((demo / "certs").glob("*.p12")):
+        good = _openssl("pkcs12", "-info", "-noout", "-in", str(p12), "-passin", f"file:{p12}.pass")
+        assert good.returncode == 0, good.stderr
+        bad = _openssl("pkcs12", "-info", "-noout", "-in", str(p12), "-passin", "pass:wrong")
+        assert bad.returncode != 0
+        assert (p12.stat().st_mode & 0o077) == 0
+
+
+def test_reapplying_adds_nothing(demo: Path) -> None:
+    before = {p: p.read_bytes() for p in demo.rglob("*.pem")}
+    report = apply(load_spec(EXAMPLE), demo, passphrase=PASS)
+    assert report.added == ()
+    assert {p: p.read_bytes() for p in demo.rglob("*.pem")} == before
+
+
+def test_an_edited_spec_adds_only_the_new_part(demo: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        EXAMPLE.read_text() + '\n[certificate.dave]\nca = "citizen-ca"\nprofile = "citizen-auth"\n'
+        'subject = "CN=Dave Doe,GN=Dave,SN=Doe,serialNumber=PNOEX-20000101-0001,C=EX"\n'
+    )
+    report = apply(load_spec(spec), demo, passphrase=PASS)
+    assert report.added == ("certificate dave (citizen-auth, from citizen-ca)",)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"ca": {"root": {}}}, "ca.root.subject: required"),
+        ({"ca": {"sub": {"subject": "CN=x,C=EX", "parent": "nope"}}}, "no CA named 'nope'"),
+        (
+            {
+                "ca": {
+                    "a": {"subject": "CN=a", "parent": "b"},
+                    "b": {"subject": "CN=b", "parent": "a"},
+                }
+            },
+            "their own ancestors",
+        ),
+        ({"ca": {"Root CA": {"subject": "CN=x"}}}, "lower-case"),
+        ({"ca": {"r": {"subject": "CN=x", "key_type": "dsa"}}}, "ca.r.key_type"),
+        ({"ca": {"r": {"subject": "CN=x", "days": "ten"}}}, "ca.r.days: must be int"),
+        (
+            {"ca": {"r": {"subject": "CN=x"}}, "certificate": {"c": {"ca": "x", "profile": "p"}}},
+            "no CA named 'x'",
+        ),
+        (
+            {
+                "ca": {"r": {"subject": "CN=x"}},
+                "certificate": {"c": {"ca": "r", "profile": "p", "revoke": "oops"}},
+            },
+            "not an RFC 5280 reason",
+        ),
+        ({"colour": {}}, "unknown table"),
+    ],
+)
+def test_bad_specs(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_spec(data)
+
+
+def test_cli_apply_and_export(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"TRUSTKIT_PASSPHRASE": "cli-passphrase", "TRUSTKIT_NEW_PASSPHRASE": "p12-passphrase"}
+    result = runner.invoke(
+        cli, ["pki", "apply", str(EXAMPLE), "--out", str(tmp_path / "pki")], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "added: root CA root" in result.stdout
+    again = runner.invoke(
+        cli, ["pki", "apply", str(EXAMPLE), "--out", str(tmp_path / "pki")], env=env
+    )
+    assert "nothing to add" in again.stdout
+    certs = tmp_path / "pki" / "certs"
+    out = tmp_path / "portal.p12"
+    result = runner.invoke(
+        cli,
+        [
+            "export-p12",
+            "--cert",
+            str(certs / "portal-chain.pem"),
+            "--key",
+            str(certs / "portal.key"),
+            "-o",
+            str(out),
+        ],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    info = _openssl("pkcs12", "-info", "-noout", "-in", str(out), "-passin", "pass:p12-passphrase")
+    assert info.returncode == 0, info.stderr
+    chain = runner.invoke(cli, ["export-chain", "--ca", str(tmp_path / "pki" / "eservices-tls-ca")])
+    assert chain.stdout.count("BEGIN CERTIFICATE") == 2
+    wrong = runner.invoke(
+        cli,
+        [
+            "export-p12",
+            "--cert",
+            str(certs / "portal.pem"),
+            "--key",
+            str(certs / "alice.key"),
+            "-o",
+            str(out),
+        ],
+        env=env,
+    )
+    assert wrong.exit_code == 1 and "does not belong" in wrong.stderr
