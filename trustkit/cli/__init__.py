@@ -27,7 +27,13 @@ _COMMANDS: dict[str, str] = {
     "key": "key_cmds:key",
     "csr": "key_cmds:csr",
     "inspect": "key_cmds:inspect",
+    "pki": "pki_cmds:pki",
+    "export-p12": "pki_cmds:export_p12",
+    "export-chain": "pki_cmds:export_chain",
     "validate": "validate:validate",
+    "revoke": "revoke:revoke",
+    "crl": "crl:crl",
+    "serve": "serve:serve",
 }
 
 EXIT_NEGATIVE = 1
