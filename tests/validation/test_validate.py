@@ -485,3 +485,54 @@ def test_name_chaining_is_case_and_space_insensitive(pki: Pki) -> None:
     )
     with pytest.raises(PathBuildingError):
         validate(wrong, trust_anchors=[pki.root.cert], intermediates=[pki.inter.cert], at=AT)
+
+
+# --- the web PKI profile on TLS purposes ---------------------------------------------------
+
+
+def test_web_profile_end_entity_rules(pki: Pki) -> None:
+    no_aki = pki.make_leaf(with_ski=False)
+    any_eku = pki.make_leaf(eku=[EKU.ANY_EXTENDED_KEY_USAGE])
+    no_san = issue("leaf.example.gov", pki.inter, key_usage=DS, eku=[EKU.SERVER_AUTH])
+    for ee, why in (
+        (no_aki, "authorityKeyIdentifier"),
+        (any_eku, "serverAuth"),
+        (no_san, "subjectAltName"),
+    ):
+        with pytest.raises(ValidationError, match=why) as info:
+            _validate(pki, ee, purpose=Purpose.TLS_SERVER)
+        assert info.value.index == 0
+        # The same certificates pass where the web profile does not apply.
+        assert _validate(pki, ee, purpose=Purpose.ANY)
+    assert _validate(pki, pki.make_leaf(), purpose=Purpose.TLS_SERVER)
+
+
+def test_web_profile_ca_needs_key_usage(pki: Pki) -> None:
+    no_ku = issue_no_ku("No KU CA", pki)
+    ee = leaf(no_ku)
+    kw: dict[str, Any] = {"trust_anchors": [pki.root.cert], "intermediates": [no_ku.cert], "at": AT}
+    assert validate(ee.cert, **kw)
+    with pytest.raises(PathValidationError, match="keyUsage") as info:
+        validate(ee.cert, purpose=Purpose.TLS_SERVER, **kw)
+    assert info.value.index == 1
+
+
+def issue_no_ku(cn: str, pki: Pki) -> Node:
+    """A CA certificate without keyUsage (allowed by RFC 5280, not by the web profile)."""
+    key = issue(cn, None).key
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name(cn))
+        .issuer_name(pki.root.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(4242)
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(NOT_AFTER)
+        .add_extension(x509.BasicConstraints(True, None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(pki.root.key.public_key()), False
+        )
+        .sign(pki.root.key, hashes.SHA256())
+    )
+    return Node(cert, key)

@@ -32,10 +32,7 @@ def _read(path: str) -> bytes:
 
 
 def _certificates(path: str) -> list[x509.Certificate]:
-    try:
-        return load_certificates(_read(path), what=path)
-    except x509.InvalidVersion as exc:  # not a ValueError, so the loader lets it through
-        raise DecodeError(f"{path}: not a valid X.509 certificate ({exc})") from exc
+    return load_certificates(_read(path), what=path)
 
 
 def _load_ocsp(path: str) -> ocsp.OCSPResponse:

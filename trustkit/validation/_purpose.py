@@ -76,7 +76,8 @@ def check_purpose(path: Sequence[x509.Certificate], purpose: Purpose, hostname: 
             ku, "digital_signature", "key_encipherment", "key_agreement"
         ):
             raise fail(0, "keyUsage allows no TLS key exchange or signature")
-        if ekus is not None and wanted not in ekus and anyeku not in ekus:
+        # CABF 7.1.2.7.10: anyExtendedKeyUsage does not stand in for serverAuth.
+        if ekus is not None and wanted not in ekus:
             raise fail(0, "extendedKeyUsage lacks serverAuth")
         if hostname is not None:
             san_ext = get_extension(ee, x509.SubjectAlternativeName)
@@ -86,7 +87,7 @@ def check_purpose(path: Sequence[x509.Certificate], purpose: Purpose, hostname: 
     elif purpose is Purpose.TLS_CLIENT:
         if ku is not None and not _ku_has(ku, "digital_signature", "key_agreement"):
             raise fail(0, "keyUsage lacks digitalSignature")
-        if ekus is not None and wanted not in ekus and anyeku not in ekus:
+        if ekus is not None and wanted not in ekus:
             raise fail(0, "extendedKeyUsage lacks clientAuth")
     elif purpose is Purpose.CITIZEN_AUTH:
         if ku is None or not ku.digital_signature:

@@ -23,6 +23,7 @@ from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
 from ._names import NormalizedName, normalize_name
 from ._path import MalformedCertificate, get_extension, process_path
+from ._profile import WEB_PURPOSES, check_web_profile
 from ._purpose import check_purpose
 from ._revocation import RevocationChecker, SignerValidator
 
@@ -408,6 +409,8 @@ def _check_path(
 
     outcome = process_path(path, at=at, policy=policy, signed_by=signed_by)
     check_purpose(path, purpose, hostname)
+    if purpose in WEB_PURPOSES:
+        check_web_profile(path, purpose)
     checker = RevocationChecker(
         policy=policy,
         at=at,
