@@ -94,6 +94,8 @@ class CAConfig:
     crl_next_update: timedelta = DEFAULT_CRL_NEXT_UPDATE
     crl_shards: int = 0
     """Number of CRL partitions; 0 publishes one full CRL (``[crl] shards``)."""
+    crl_delta: bool = False
+    """Publish delta CRLs and name them in issued certificates (``[crl] delta``, RFC 5280 5.2.6)."""
     profile_tables: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: MappingProxyType({})
     )
@@ -182,6 +184,8 @@ class CAConfig:
         crl: dict[str, Any] = {"next_update_hours": int(hours) if hours.is_integer() else hours}
         if self.crl_shards:
             crl["shards"] = self.crl_shards
+        if self.crl_delta:
+            crl["delta"] = True
         doc["crl"] = crl
         if self.profile_tables:
             doc["profiles"] = {k: dict(v) for k, v in self.profile_tables.items()}
@@ -222,6 +226,9 @@ class CAConfig:
         shards = crl.get("shards", 0)
         if not isinstance(shards, int) or isinstance(shards, bool) or shards < 0:
             raise ConfigError(f"{source}: crl.shards must be a whole number, 0 or more")
+        delta = crl.get("delta", False)
+        if not isinstance(delta, bool):
+            raise ConfigError(f"{source}: crl.delta must be true or false")
         extra = {k: v for k, v in data.items() if k not in {"ca", "urls", "crl", "profiles"}}
         config = cls(
             name=str(ca["name"]),
@@ -233,6 +240,7 @@ class CAConfig:
             ca_issuers_url=urls.get("ca_issuers"),
             crl_next_update=timedelta(hours=hours),
             crl_shards=shards,
+            crl_delta=delta,
             profile_tables=MappingProxyType(dict(profiles)),
             extra=MappingProxyType(extra),
         )

@@ -28,14 +28,17 @@ from ..serials import new_serial
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CRLEntries",
+    "CRLRecord",
     "CertStatus",
     "CertificateRecord",
     "CertificateStore",
     "RevokedEntry",
+    "SerialStatus",
     "open_store",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the store schema; a store written by another version is refused."""
 
 
@@ -88,6 +91,44 @@ class RevokedEntry:
     reason: x509.ReasonFlags | None
     invalidity_date: datetime | None
     shard: int = 0
+
+
+@dataclass(frozen=True)
+class SerialStatus:
+    """The revocation status of one serial, as an OCSP responder needs it (RFC 6960 2.2)."""
+
+    serial: int
+    status: CertStatus
+    revocation_time: datetime | None = None
+    reason: x509.ReasonFlags | None = None
+
+
+@dataclass(frozen=True)
+class CRLEntries:
+    """Encoded CRL entries of one issuer, as of one revocation sequence number."""
+
+    entries: tuple[bytes, ...]
+    """DER ``revokedCertificates`` items (RFC 5280 5.1.2.6), one per revoked certificate."""
+    revocation_seq: int
+    """The store's revocation sequence number these entries are complete up to."""
+
+
+@dataclass(frozen=True)
+class CRLRecord:
+    """A CRL that was issued and published, kept so that numbers and deltas stay coherent."""
+
+    issuer: str
+    crl_number: int
+    shard: int | None
+    """The partition it covers, or ``None`` for a CRL of the whole CA."""
+    delta: bool
+    base_crl_number: int | None
+    """For a delta CRL, the CRL number of the complete CRL it updates (RFC 5280 5.2.4)."""
+    this_update: datetime
+    next_update: datetime
+    revocation_seq: int
+    """Revocations up to this sequence number are in it (with its base, for a delta)."""
+    der: bytes
 
 
 class CertificateStore(Protocol):
@@ -143,6 +184,33 @@ class CertificateStore(Protocol):
 
     def next_counter(self, issuer: str, name: str) -> int:
         """Atomically increment and return a per-issuer counter (first value 1)."""
+        ...
+
+    def status(self, issuer: str, serial: int) -> SerialStatus | None:
+        """The status of ``serial``, or ``None`` if ``issuer`` never issued it (one lookup)."""
+        ...
+
+    def revocation_seq(self, issuer: str) -> int:
+        """How many revocations ``issuer`` has recorded; changes whenever one is added."""
+        ...
+
+    def crl_entries(
+        self, issuer: str, *, shard: int | None = None, after_seq: int = 0
+    ) -> CRLEntries:
+        """DER CRL entries of ``issuer``'s revoked certificates (of ``shard`` if given).
+
+        Only revocations with a sequence number above ``after_seq`` are
+        included (a delta CRL's entries). Entries are encoded once, when the
+        certificate is revoked, and kept with its record.
+        """
+        ...
+
+    def record_crl(self, record: CRLRecord) -> None:
+        """Keep a CRL that is being published."""
+        ...
+
+    def latest_crl(self, issuer: str, *, shard: int | None, delta: bool) -> CRLRecord | None:
+        """The CRL of that scope with the highest number, if any was recorded."""
         ...
 
     def close(self) -> None:

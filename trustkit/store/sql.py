@@ -24,11 +24,20 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .._asn1 import encode_revoked_entry
 from ..clock import utc
 from ..errors import AlreadyRevokedError, DuplicateSerialError, NotFoundError, StoreError
 from ..names import format_general_name, format_name
 from ..serials import new_serial
-from . import SCHEMA_VERSION, CertificateRecord, CertStatus, RevokedEntry
+from . import (
+    SCHEMA_VERSION,
+    CertificateRecord,
+    CertStatus,
+    CRLEntries,
+    CRLRecord,
+    RevokedEntry,
+    SerialStatus,
+)
 
 __all__ = ["SQLStore"]
 
@@ -65,8 +74,34 @@ certificates = sa.Table(
     sa.Column("revocation_time", sa.DateTime(timezone=True)),
     sa.Column("revocation_reason", sa.String(32)),
     sa.Column("invalidity_date", sa.DateTime(timezone=True)),
+    # The issuer's revocation counter when this one was recorded: delta CRLs
+    # list what came after their base's value.
+    sa.Column("revocation_seq", sa.BigInteger),
+    # DER of this certificate's CRL entry, encoded once at revocation.
+    sa.Column("crl_entry", sa.LargeBinary),
     sa.Index("ix_certificates_status", "issuer", "status", "shard"),
 )
+
+_COMPLETE = -1
+"""``crls.shard`` of a CRL covering the whole CA (a primary key column cannot be NULL)."""
+
+crls = sa.Table(
+    "crls",
+    metadata,
+    sa.Column("issuer", sa.String(128), primary_key=True),
+    sa.Column("crl_number", sa.BigInteger, primary_key=True),
+    sa.Column("shard", sa.Integer, nullable=False),
+    sa.Column("delta", sa.Boolean, nullable=False),
+    sa.Column("base_crl_number", sa.BigInteger),
+    sa.Column("this_update", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_update", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revocation_seq", sa.BigInteger, nullable=False),
+    sa.Column("der", sa.LargeBinary, nullable=False),
+    sa.Index("ix_crls_scope", "issuer", "shard", "delta", "crl_number"),
+)
+
+REVOCATION_COUNTER = "revocations"
+"""The per-issuer counter that numbers revocations."""
 
 counters = sa.Table(
     "counters",
@@ -302,24 +337,35 @@ class SQLStore:
         invalidity_date: datetime | None = None,
     ) -> CertificateRecord:
         where = (certificates.c.issuer == issuer, certificates.c.serial == _serial_key(serial))
-        with self._writer.begin() as conn:
-            row = conn.execute(certificates.select().where(*where)).first()
-            if row is None:
-                raise NotFoundError(serial)
-            if row.status == CertStatus.REVOKED.value:
-                raise AlreadyRevokedError(serial, utc(row.revocation_time))
-            conn.execute(
-                certificates.update()
-                .where(*where, certificates.c.status == CertStatus.VALID.value)
-                .values(
-                    status=CertStatus.REVOKED.value,
-                    revocation_time=utc(at),
-                    revocation_reason=reason.value,
-                    invalidity_date=None if invalidity_date is None else utc(invalidity_date),
-                )
-            )
-            updated = conn.execute(certificates.select().where(*where)).one()
-        return _record(updated)
+        invalidity = None if invalidity_date is None else utc(invalidity_date)
+        entry = encode_revoked_entry(serial, utc(at), reason.value, invalidity)
+        for _ in range(2):
+            try:
+                with self._writer.begin() as conn:
+                    row = conn.execute(certificates.select().where(*where)).first()
+                    if row is None:
+                        raise NotFoundError(serial)
+                    if row.status == CertStatus.REVOKED.value:
+                        raise AlreadyRevokedError(serial, utc(row.revocation_time))
+                    seq = self._advance(conn, issuer, REVOCATION_COUNTER)
+                    conn.execute(
+                        certificates.update()
+                        .where(*where, certificates.c.status == CertStatus.VALID.value)
+                        .values(
+                            status=CertStatus.REVOKED.value,
+                            revocation_time=utc(at),
+                            revocation_reason=reason.value,
+                            invalidity_date=invalidity,
+                            revocation_seq=seq,
+                            crl_entry=entry,
+                        )
+                    )
+                    updated = conn.execute(certificates.select().where(*where)).one()
+                return _record(updated)
+            except IntegrityError:
+                # Another process created the revocation counter first; go again.
+                continue
+        raise StoreError(f"store {self.url}: revocation of {serial:X} could not be recorded")
 
     def revoked(self, issuer: str, *, shard: int | None = None) -> Iterator[RevokedEntry]:
         query = sa.select(
@@ -352,23 +398,159 @@ class SQLStore:
         )
 
     def next_counter(self, issuer: str, name: str) -> int:
-        where = (counters.c.issuer == issuer, counters.c.name == name)
         for _ in range(2):
             try:
                 with self._writer.begin() as conn:
-                    # UPDATE first: on PostgreSQL it takes the row lock, so two
-                    # processes never read the same value.
-                    updated = conn.execute(
-                        counters.update().where(*where).values(value=counters.c.value + 1)
-                    )
-                    if updated.rowcount == 0:
-                        conn.execute(counters.insert().values(issuer=issuer, name=name, value=1))
-                        return 1
-                    return int(conn.execute(sa.select(counters.c.value).where(*where)).scalar_one())
+                    return self._advance(conn, issuer, name)
             except IntegrityError:
                 # Another process created the counter first; its row exists now.
                 continue
         raise StoreError(f"store {self.url}: counter {name!r} of {issuer} could not be advanced")
+
+    @staticmethod
+    def _advance(conn: Connection, issuer: str, name: str) -> int:
+        where = (counters.c.issuer == issuer, counters.c.name == name)
+        # UPDATE first: on PostgreSQL it takes the row lock, so two
+        # processes never read the same value.
+        updated = conn.execute(counters.update().where(*where).values(value=counters.c.value + 1))
+        if updated.rowcount == 0:
+            conn.execute(counters.insert().values(issuer=issuer, name=name, value=1))
+            return 1
+        return int(conn.execute(sa.select(counters.c.value).where(*where)).scalar_one())
+
+    @staticmethod
+    def _counter(conn: Connection, issuer: str, name: str) -> int:
+        value = conn.execute(
+            sa.select(counters.c.value).where(counters.c.issuer == issuer, counters.c.name == name)
+        ).scalar()
+        return 0 if value is None else int(value)
+
+    def status(self, issuer: str, serial: int) -> SerialStatus | None:
+        query = sa.select(
+            certificates.c.status, certificates.c.revocation_time, certificates.c.revocation_reason
+        ).where(certificates.c.issuer == issuer, certificates.c.serial == _serial_key(serial))
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        reason = row.revocation_reason
+        return SerialStatus(
+            serial=serial,
+            status=CertStatus(row.status),
+            revocation_time=_when(row.revocation_time),
+            reason=None if reason is None else x509.ReasonFlags(reason),
+        )
+
+    def revocation_seq(self, issuer: str) -> int:
+        with self._engine.connect() as conn:
+            return self._counter(conn, issuer, REVOCATION_COUNTER)
+
+    def crl_entries(
+        self, issuer: str, *, shard: int | None = None, after_seq: int = 0
+    ) -> CRLEntries:
+        scope: tuple[Any, ...] = (
+            certificates.c.issuer == issuer,
+            certificates.c.status == CertStatus.REVOKED.value,
+        )
+        if shard is not None:
+            scope = (*scope, certificates.c.shard == shard)
+        self._encode_missing_entries(scope)
+        with self._engine.connect() as conn:
+            # Read the counter first: entries revoked meanwhile carry a higher
+            # number and are left for the next CRL.
+            seq = self._counter(conn, issuer, REVOCATION_COUNTER)
+            query = sa.select(certificates.c.crl_entry).where(
+                *scope, sa.func.coalesce(certificates.c.revocation_seq, 0) <= seq
+            )
+            if after_seq:
+                query = query.where(certificates.c.revocation_seq > after_seq)
+            entries = tuple(conn.execute(query).scalars())
+        return CRLEntries(entries, seq)
+
+    def _encode_missing_entries(self, scope: tuple[Any, ...]) -> None:
+        """Encode the CRL entries of records revoked without one (bulk-loaded data)."""
+        query = sa.select(
+            certificates.c.issuer,
+            certificates.c.serial,
+            certificates.c.revocation_time,
+            certificates.c.revocation_reason,
+            certificates.c.invalidity_date,
+        ).where(*scope, certificates.c.crl_entry.is_(None))
+        with self._engine.connect() as conn:
+            missing = conn.execute(query).all()
+        if not missing:
+            return
+        with self._writer.begin() as conn:
+            conn.execute(
+                certificates.update()
+                .where(
+                    certificates.c.issuer == sa.bindparam("b_issuer"),
+                    certificates.c.serial == sa.bindparam("b_serial"),
+                )
+                .values(crl_entry=sa.bindparam("b_entry")),
+                [
+                    {
+                        "b_issuer": row.issuer,
+                        "b_serial": row.serial,
+                        "b_entry": encode_revoked_entry(
+                            int(row.serial, 16),
+                            utc(row.revocation_time),
+                            row.revocation_reason,
+                            _when(row.invalidity_date),
+                        ),
+                    }
+                    for row in missing
+                ],
+            )
+
+    def record_crl(self, record: CRLRecord) -> None:
+        try:
+            with self._writer.begin() as conn:
+                conn.execute(
+                    crls.insert().values(
+                        issuer=record.issuer,
+                        crl_number=record.crl_number,
+                        shard=_COMPLETE if record.shard is None else record.shard,
+                        delta=record.delta,
+                        base_crl_number=record.base_crl_number,
+                        this_update=utc(record.this_update),
+                        next_update=utc(record.next_update),
+                        revocation_seq=record.revocation_seq,
+                        der=record.der,
+                    )
+                )
+        except IntegrityError as exc:
+            raise StoreError(
+                f"store {self.url}: CRL number {record.crl_number} of {record.issuer} "
+                "was recorded before (RFC 5280 5.2.3: numbers are never reused)"
+            ) from exc
+
+    def latest_crl(self, issuer: str, *, shard: int | None, delta: bool) -> CRLRecord | None:
+        query = (
+            crls.select()
+            .where(
+                crls.c.issuer == issuer,
+                crls.c.shard == (_COMPLETE if shard is None else shard),
+                crls.c.delta == delta,
+            )
+            .order_by(crls.c.crl_number.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return CRLRecord(
+            issuer=row.issuer,
+            crl_number=int(row.crl_number),
+            shard=None if row.shard == _COMPLETE else int(row.shard),
+            delta=bool(row.delta),
+            base_crl_number=None if row.base_crl_number is None else int(row.base_crl_number),
+            this_update=utc(row.this_update),
+            next_update=utc(row.next_update),
+            revocation_seq=int(row.revocation_seq),
+            der=bytes(row.der),
+        )
 
     def close(self) -> None:
         self._engine.dispose()

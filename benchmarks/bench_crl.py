@@ -1,0 +1,195 @@
+"""W4: time and size of a CRL with many revoked entries, beside cryptography's bare builder.
+
+Reproduce with::
+
+    python -m benchmarks.bench_crl    # 1,000,000 issued, 100,000 revoked, 16 shards
+    python -m benchmarks.bench_crl --issued 200000 --revoked 20000 --shards 4
+
+Test data goes into a SQLite store with bulk SQL inserts (issuing a million
+certificates through the CA would take an hour and measure something else).
+Entries are encoded into the store the first time a CRL needs them (the
+"first CRL" line); every later CRL reuses them. The limit is cryptography's
+``CertificateRevocationListBuilder`` given the whole list at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from trustkit.ca import CertificateAuthority
+from trustkit.clock import FixedClock
+from trustkit.keys import signature_hash_for
+from trustkit.revocation.crl import build_crl
+from trustkit.serials import new_serial
+from trustkit.store import CertStatus
+from trustkit.store.sql import REVOCATION_COUNTER, certificates, counters
+
+AT = datetime(2026, 1, 15, 12, tzinfo=UTC)
+REASONS = (x509.ReasonFlags.key_compromise, x509.ReasonFlags.superseded, None)
+
+
+def _median(fn: Callable[[], object], rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def populate(ca: CertificateAuthority, issued: int, revoked: int, shards: int) -> list[tuple]:
+    """Insert ``issued`` records, every (issued/revoked)-th revoked; return the revoked ones."""
+    engine = sa.create_engine(ca.store.url)
+    step = max(1, issued // max(1, revoked))
+    revoked_rows: list[tuple] = []
+    chunk: list[dict[str, object]] = []
+    seq = 0
+    with engine.begin() as conn:
+        for i in range(issued):
+            serial = new_serial()
+            is_revoked = i % step == 0 and len(revoked_rows) < revoked
+            row: dict[str, object] = {
+                "issuer": ca.id,
+                "serial": f"{serial:040x}",
+                "subject": f"CN=citizen {i}",
+                "sans": "[]",
+                "profile": "citizen-auth",
+                "not_before": AT - timedelta(days=30),
+                "not_after": AT + timedelta(days=700),
+                "der": b"\x30\x00",
+                "status": CertStatus.REVOKED.value if is_revoked else CertStatus.VALID.value,
+                "issued_at": AT - timedelta(days=30),
+                "shard": i % shards if shards else 0,
+                "revocation_time": None,
+                "revocation_reason": None,
+                "invalidity_date": None,
+                "revocation_seq": None,
+            }
+            if is_revoked:
+                seq += 1
+                reason = REASONS[seq % len(REASONS)]
+                when = AT - timedelta(minutes=seq)
+                row.update(
+                    revocation_time=when,
+                    revocation_reason=None if reason is None else reason.value,
+                    revocation_seq=seq,
+                )
+                revoked_rows.append((serial, when, reason))
+            chunk.append(row)
+            if len(chunk) == 20000:
+                conn.execute(certificates.insert(), chunk)
+                chunk = []
+        if chunk:
+            conn.execute(certificates.insert(), chunk)
+        conn.execute(counters.insert().values(issuer=ca.id, name=REVOCATION_COUNTER, value=seq))
+    engine.dispose()
+    return revoked_rows
+
+
+def bare_builder(ca: CertificateAuthority, rows: list[tuple]) -> bytes:
+    """cryptography's builder with every entry given at once (the limit)."""
+    entries = []
+    for serial, when, reason in rows:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+        if reason is not None:
+            entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+        entries.append(entry.build())
+    builder = (
+        x509.CertificateRevocationListBuilder(revoked_certificates=entries)
+        .issuer_name(ca.certificate.subject)
+        .last_update(AT)
+        .next_update(AT + timedelta(days=1))
+        .add_extension(x509.CRLNumber(1), critical=False)
+    )
+    key = ca.key
+    return builder.sign(key, signature_hash_for(key)).public_bytes(Encoding.DER)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issued", type=int, default=1_000_000)
+    parser.add_argument("--revoked", type=int, default=100_000)
+    parser.add_argument("--shards", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = FixedClock(AT)
+        ca = CertificateAuthority.create_root(
+            "CN=Benchmark Citizen CA,O=Example Government,C=EX",
+            Path(tmp) / "ca",
+            passphrase=b"benchmark passphrase",
+            base_url="http://pki.example.gov",
+            clock=clock,
+        )
+        start = time.perf_counter()
+        rows = populate(ca, args.issued, args.revoked, 0)
+        print(
+            f"inserted {args.issued:,} records, {len(rows):,} revoked, in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+
+        limit = _median(lambda: bare_builder(ca, rows), args.rounds)
+        size_limit = len(bare_builder(ca, rows))
+        start = time.perf_counter()
+        build_crl(ca, at=AT)
+        first = time.perf_counter() - start
+        ours = _median(lambda: build_crl(ca, at=AT), args.rounds)
+        crl = build_crl(ca, at=AT)
+        assert len(crl.crl) == len(rows)
+        assert crl.crl.is_signature_valid(ca.certificate.public_key())  # type: ignore[arg-type]
+
+        print()
+        print(f"| W4 CRL, {len(rows):,} entries | seconds | size (bytes) | ratio to limit |")
+        print("| --- | --- | --- | --- |")
+        print(
+            f"| cryptography builder, list at once (limit) | {limit:.3f} | {size_limit:,} | 1.00 |"
+        )
+        print(
+            f"| trustkit first CRL (encodes entries) | {first:.3f} | {len(crl.der):,} | "
+            f"{limit / first:.2f} |"
+        )
+        print(f"| trustkit build_crl | {ours:.3f} | {len(crl.der):,} | {limit / ours:.2f} |")
+        ca.close()
+
+        if args.shards:
+            ca2 = CertificateAuthority.create_root(
+                "CN=Benchmark Partitioned CA,O=Example Government,C=EX",
+                Path(tmp) / "ca2",
+                passphrase=b"benchmark passphrase",
+                base_url="http://pki.example.gov",
+                clock=clock,
+            )
+            ca2.close()
+            toml = Path(tmp) / "ca2" / "trustkit.toml"
+            toml.write_text(toml.read_text().replace("[crl]\n", f"[crl]\nshards = {args.shards}\n"))
+            ca2 = CertificateAuthority.open(
+                Path(tmp) / "ca2", passphrase=b"benchmark passphrase", clock=clock
+            )
+            populate(ca2, args.issued, args.revoked, args.shards)
+
+            def all_shards() -> None:
+                for shard in range(args.shards):
+                    build_crl(ca2, at=AT, shard=shard)
+
+            start = time.perf_counter()
+            all_shards()
+            first_all = time.perf_counter() - start
+            every = _median(all_shards, max(1, args.rounds // 2))
+            print(f"| all {args.shards} shards, first time | {first_all:.3f} | | |")
+            print(f"| all {args.shards} shards | {every:.3f} | | {limit / every:.2f} |")
+            ca2.close()
+
+
+if __name__ == "__main__":
+    main()

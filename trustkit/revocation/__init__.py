@@ -1,0 +1,1 @@
+"""Revocation artefacts: CRLs (:mod:`.crl`) and an OCSP responder (:mod:`.ocsp`)."""

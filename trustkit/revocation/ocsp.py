@@ -1,0 +1,367 @@
+"""An OCSP responder: request bytes and a time in, response bytes out (RFC 6960, RFC 5019).
+
+::
+
+    responder = OCSPResponder([root, issuing_ca], passphrase=b"...")
+    response_der = responder.respond(request_der, at=clock.now())
+
+The responder answers for every CA it is given, straight from their stores:
+``good`` for a certificate the CA issued and has not revoked, ``revoked``
+with time and reason, and ``unknown`` for a serial the CA never issued (never
+``good``: RFC 6960 2.2). A request naming an issuer it does not serve gets
+``unauthorized``; bytes that are not an OCSP request get ``malformedRequest``.
+Nothing raises out of :meth:`OCSPResponder.respond`.
+
+A message may carry several requests (cryptography parses only one, so
+requests are read in :mod:`trustkit._asn1`); they are answered in one
+response, by the CA named in the first. SHA-1 and SHA-2 CertIDs are accepted
+and echoed as sent. A nonce (RFC 8954: 1 to 32 octets) is echoed.
+
+Signing: by the CA key (:attr:`SigningMode.CA`) or by a delegated responder
+certificate (profile ``ocsp-signing``, RFC 6960 4.2.2.2) that the responder
+issues itself, keeps in the CA directory (key encrypted with the CA
+passphrase, mode 0600) and renews before it expires.
+
+Responses to requests without a nonce are cached and handed out again until
+half their validity has passed or something is revoked (RFC 5019 2.2 allows
+pre-produced responses), so repeated queries cost no signature.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
+
+from .._asn1 import (
+    OCSPRequestInfo,
+    OCSPSingleAnswer,
+    ocsp_response_data,
+    ocsp_signature_algorithm,
+    ocsp_successful_response,
+    parse_ocsp_request,
+)
+from .._files import write_atomic
+from ..ca import CertificateAuthority
+from ..clock import utc
+from ..csr import create_csr
+from ..encoding import load_certificate, pem_encode
+from ..errors import DecodeError, RevocationError, TrustkitError
+from ..keys import (
+    DEFAULT_LEAF_KEY_TYPE,
+    PrivateKey,
+    generate_key,
+    load_private_key_file,
+    save_private_key,
+    signature_hash_for,
+)
+from ..store import CertStatus
+from .crl import _sign
+
+__all__ = [
+    "DEFAULT_OCSP_VALIDITY",
+    "DELEGATED_CERT_FILE",
+    "DELEGATED_KEY_FILE",
+    "DelegatedSigner",
+    "OCSPResponder",
+    "ResponderSettings",
+    "SigningMode",
+    "delegated_signer",
+]
+
+DEFAULT_OCSP_VALIDITY = timedelta(hours=1)
+"""How long a response stays current (nextUpdate - thisUpdate) unless configured."""
+
+DELEGATED_CERT_FILE = "ocsp-signer.pem"
+DELEGATED_KEY_FILE = "ocsp-signer.key"
+
+DEFAULT_CACHE_SIZE = 100_000
+"""Responses kept for requests without a nonce, at most."""
+
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "1.3.14.3.2.26": hashes.SHA1(),
+    "2.16.840.1.101.3.4.2.1": hashes.SHA256(),
+    "2.16.840.1.101.3.4.2.2": hashes.SHA384(),
+    "2.16.840.1.101.3.4.2.3": hashes.SHA512(),
+}
+"""CertID hash algorithms accepted (RFC 6960 4.1.1; RFC 5019 2.1.1 wants SHA-1 too)."""
+
+
+class SigningMode(enum.Enum):
+    """Who signs OCSP responses (RFC 6960 4.2.2.2)."""
+
+    CA = "ca"
+    """The CA's own key."""
+    DELEGATED = "delegated"
+    """A responder certificate with id-kp-OCSPSigning issued by the CA."""
+
+
+@dataclass(frozen=True)
+class ResponderSettings:
+    """How a responder answers."""
+
+    signing: SigningMode = SigningMode.DELEGATED
+    validity: timedelta = DEFAULT_OCSP_VALIDITY
+    """nextUpdate - thisUpdate of every answer."""
+    cache_size: int = DEFAULT_CACHE_SIZE
+    """Signed responses kept for requests without a nonce; 0 disables the cache."""
+
+
+@dataclass(frozen=True)
+class DelegatedSigner:
+    """A delegated OCSP responder's key and certificate."""
+
+    key: PrivateKey
+    certificate: x509.Certificate
+
+
+def _renew_margin(certificate: x509.Certificate) -> timedelta:
+    lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
+    return min(timedelta(days=7), lifetime / 3)
+
+
+def delegated_signer(
+    ca: CertificateAuthority, *, at: datetime, passphrase: bytes | None
+) -> DelegatedSigner:
+    """The CA's delegated OCSP signer, issued (or renewed) now if it is missing or expiring.
+
+    The certificate and key live in the CA directory (``ocsp-signer.pem``,
+    ``ocsp-signer.key``, the key encrypted with ``passphrase``, mode 0600).
+    A new one is issued through the CA's ``ocsp-signing`` profile when less
+    than a third of its life (at most seven days) remains.
+    """
+    at = utc(at)
+    cert_path: Path = ca.directory / DELEGATED_CERT_FILE
+    key_path: Path = ca.directory / DELEGATED_KEY_FILE
+    if cert_path.exists() and key_path.exists():
+        certificate = load_certificate(cert_path.read_bytes(), what=str(cert_path))
+        current = (
+            certificate.issuer == ca.certificate.subject
+            and certificate.not_valid_before_utc <= at
+            and at < certificate.not_valid_after_utc - _renew_margin(certificate)
+        )
+        if current:
+            return DelegatedSigner(load_private_key_file(key_path, passphrase), certificate)
+    if not passphrase:
+        raise RevocationError(
+            f"{ca.config.name}: the delegated OCSP key is encrypted with the CA passphrase; "
+            "give the passphrase"
+        )
+    key = generate_key(DEFAULT_LEAF_KEY_TYPE)
+    subject = [
+        x509.NameAttribute(NameOID.COMMON_NAME, f"{ca.config.name} OCSP responder"),
+        *(
+            attr
+            for attr in ca.certificate.subject
+            if attr.oid in (NameOID.ORGANIZATION_NAME, NameOID.COUNTRY_NAME)
+        ),
+    ]
+    issued = ca.issue(create_csr(key, x509.Name(subject)), "ocsp-signing", at=at)
+    # Key first: a certificate without its key would be taken as current next time.
+    save_private_key(key, key_path, passphrase)
+    write_atomic(
+        cert_path, pem_encode("CERTIFICATE", issued.certificate.public_bytes(Encoding.DER))
+    )
+    return DelegatedSigner(key, issued.certificate)
+
+
+def _key_hash(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
+    # RFC 6960 4.1.1: the hash of the BIT STRING value of subjectPublicKey.
+    digest = hashes.Hash(algorithm)
+    digest.update(_subject_public_key_bits(certificate))
+    return digest.finalize()
+
+
+def _subject_public_key_bits(certificate: x509.Certificate) -> bytes:
+    key = certificate.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    if isinstance(key, rsa.RSAPublicKey):
+        return key.public_bytes(Encoding.DER, PublicFormat.PKCS1)
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raise RevocationError(f"issuer key {type(key).__name__}: not supported for OCSP")
+
+
+def _name_hash(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
+    digest = hashes.Hash(algorithm)
+    digest.update(certificate.subject.public_bytes())
+    return digest.finalize()
+
+
+def _signature_kind(key: PrivateKey) -> tuple[str, str | None]:
+    algorithm = signature_hash_for(key)
+    name = None if algorithm is None else algorithm.name
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "ec", name
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "rsa", name
+    return ("ed25519" if isinstance(key, ed25519.Ed25519PrivateKey) else "ed448"), None
+
+
+@dataclass(frozen=True)
+class _Signer:
+    key: PrivateKey
+    key_hash: bytes
+    algorithm_der: bytes
+    certificates: tuple[bytes, ...]
+    not_after: datetime | None
+
+
+def _error(status: ocsp.OCSPResponseStatus) -> bytes:
+    return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(Encoding.DER)
+
+
+MALFORMED = _error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+UNAUTHORIZED = _error(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+INTERNAL_ERROR = _error(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
+TRY_LATER = _error(ocsp.OCSPResponseStatus.TRY_LATER)
+
+
+class OCSPResponder:
+    """Answers OCSP requests for a set of CAs from their stores."""
+
+    def __init__(
+        self,
+        authorities: Sequence[CertificateAuthority],
+        *,
+        settings: ResponderSettings | None = None,
+        passphrase: bytes | None = None,
+    ) -> None:
+        if not authorities:
+            raise ValueError("authorities: an OCSP responder needs at least one CA")
+        self.settings = settings or ResponderSettings()
+        self._passphrase = passphrase
+        self._authorities = tuple(authorities)
+        self._by_cert_id: dict[tuple[str, bytes, bytes], CertificateAuthority] = {}
+        for ca in self._authorities:
+            for oid, algorithm in _HASHES.items():
+                key = (
+                    oid,
+                    _name_hash(ca.certificate, algorithm),
+                    _key_hash(ca.certificate, algorithm),
+                )
+                self._by_cert_id[key] = ca
+        self._signers: dict[str, _Signer] = {}
+        self._cache: OrderedDict[tuple[str, bytes], tuple[bytes, datetime, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def authorities(self) -> tuple[CertificateAuthority, ...]:
+        """The CAs this responder answers for."""
+        return self._authorities
+
+    def respond(self, request_der: bytes, *, at: datetime) -> bytes:
+        """The DER OCSPResponse to ``request_der`` at time ``at``; never raises."""
+        try:
+            request = parse_ocsp_request(request_der)
+        except DecodeError:
+            return MALFORMED
+        try:
+            return self._answer(request, utc(at))
+        except TrustkitError:
+            # A store or key problem: RFC 6960 4.2.1 tryLater, the client may ask again.
+            return TRY_LATER
+
+    def _answer(self, request: OCSPRequestInfo, at: datetime) -> bytes:
+        first = request.cert_ids[0]
+        ca = self._by_cert_id.get(
+            (first.hash_algorithm, first.issuer_name_hash, first.issuer_key_hash)
+        )
+        if ca is None:
+            return UNAUTHORIZED
+        seq = ca.store.revocation_seq(ca.id)
+        cache_key = (ca.id, b"".join(c.der for c in request.cert_ids))
+        use_cache = request.nonce is None and self.settings.cache_size > 0
+        if use_cache:
+            with self._lock:
+                hit = self._cache.get(cache_key)
+            if hit is not None and hit[2] == seq and at < hit[1]:
+                return hit[0]
+
+        this_update = at.replace(microsecond=0)
+        next_update = this_update + self.settings.validity
+        answers = []
+        cacheable = use_cache
+        for cert_id in request.cert_ids:
+            ours = self._by_cert_id.get(
+                (cert_id.hash_algorithm, cert_id.issuer_name_hash, cert_id.issuer_key_hash)
+            )
+            status = ca.store.status(ca.id, cert_id.serial) if ours is ca else None
+            if status is None:
+                # Never issued by this CA (or another issuer): unknown, never good (2.2).
+                answers.append(OCSPSingleAnswer(cert_id.der, "unknown", this_update, next_update))
+                cacheable = False
+            elif status.status is CertStatus.REVOKED and status.revocation_time is not None:
+                reason = status.reason
+                answers.append(
+                    OCSPSingleAnswer(
+                        cert_id.der,
+                        "revoked",
+                        this_update,
+                        next_update,
+                        revocation_time=status.revocation_time,
+                        reason=None if reason is None else reason.value,
+                    )
+                )
+            else:
+                answers.append(OCSPSingleAnswer(cert_id.der, "good", this_update, next_update))
+        signer = self._signer(ca, at)
+        data = ocsp_response_data(
+            responder_key_hash=signer.key_hash,
+            produced_at=this_update,
+            answers=answers,
+            nonce=request.nonce,
+        )
+        response = ocsp_successful_response(
+            data, signer.algorithm_der, _sign(signer.key, data), signer.certificates
+        )
+        if cacheable:
+            with self._lock:
+                self._cache[cache_key] = (response, this_update + self.settings.validity / 2, seq)
+                self._cache.move_to_end(cache_key)
+                while len(self._cache) > self.settings.cache_size:
+                    self._cache.popitem(last=False)
+        return response
+
+    def _signer(self, ca: CertificateAuthority, at: datetime) -> _Signer:
+        signer = self._signers.get(ca.id)
+        if signer is not None and (signer.not_after is None or at < signer.not_after):
+            return signer
+        if self.settings.signing is SigningMode.CA:
+            key = ca.key
+            key_hash = hashlib.sha1(  # RFC 6960 4.2.1: ResponderID byKey is a SHA-1 hash
+                _subject_public_key_bits(ca.certificate)
+            ).digest()
+            signer = _Signer(key, key_hash, _algorithm_der(key), (), None)
+        else:
+            delegated = delegated_signer(ca, at=at, passphrase=self._passphrase)
+            key_hash = hashlib.sha1(  # RFC 6960 4.2.1: ResponderID byKey is a SHA-1 hash
+                _subject_public_key_bits(delegated.certificate)
+            ).digest()
+            signer = _Signer(
+                delegated.key,
+                key_hash,
+                _algorithm_der(delegated.key),
+                (delegated.certificate.public_bytes(Encoding.DER),),
+                delegated.certificate.not_valid_after_utc - _renew_margin(delegated.certificate),
+            )
+        self._signers[ca.id] = signer
+        return signer
+
+
+def _algorithm_der(key: PrivateKey) -> bytes:
+    kind, hash_name = _signature_kind(key)
+    return ocsp_signature_algorithm(kind, hash_name)
