@@ -295,7 +295,7 @@ def test_depth_limit(pki: Pki) -> None:
             trust_anchors=[pki.root.cert],
             intermediates=pool,
             at=AT,
-            policy=ValidationPolicy(max_path_depth=4),
+            policy=ValidationPolicy(max_intermediates=4),
         )
 
 

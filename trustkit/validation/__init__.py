@@ -17,7 +17,7 @@ from __future__ import annotations
 from ._fetch import DEFAULT_FETCH_LIMIT, DEFAULT_FETCH_TIMEOUT, HttpFetcher
 from ._model import (
     ANY_POLICY,
-    DEFAULT_MAX_PATH_DEPTH,
+    DEFAULT_MAX_INTERMEDIATES,
     DEFAULT_MAX_WORK,
     DEFAULT_OCSP_TOLERANCE,
     AlgorithmPolicy,
@@ -36,7 +36,7 @@ __all__ = [
     "ANY_POLICY",
     "DEFAULT_FETCH_LIMIT",
     "DEFAULT_FETCH_TIMEOUT",
-    "DEFAULT_MAX_PATH_DEPTH",
+    "DEFAULT_MAX_INTERMEDIATES",
     "DEFAULT_MAX_WORK",
     "DEFAULT_OCSP_TOLERANCE",
     "AlgorithmPolicy",

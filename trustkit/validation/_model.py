@@ -11,7 +11,7 @@ from cryptography.x509.oid import CertificatePoliciesOID
 
 __all__ = [
     "ANY_POLICY",
-    "DEFAULT_MAX_PATH_DEPTH",
+    "DEFAULT_MAX_INTERMEDIATES",
     "DEFAULT_MAX_WORK",
     "DEFAULT_OCSP_TOLERANCE",
     "AlgorithmPolicy",
@@ -27,8 +27,8 @@ __all__ = [
 ANY_POLICY = CertificatePoliciesOID.ANY_POLICY
 """anyPolicy, 2.5.29.32.0 (RFC 5280 4.2.1.4)."""
 
-DEFAULT_MAX_PATH_DEPTH = 12
-"""Most certificates a built path may hold, the trust anchor included."""
+DEFAULT_MAX_INTERMEDIATES = 10
+"""Most intermediate CA certificates between the end entity and the trust anchor."""
 
 DEFAULT_MAX_WORK = 2000
 """Most issuer candidates and signature checks one validation may spend."""
@@ -160,8 +160,9 @@ class ValidationPolicy:
     check_anchor_validity: bool = False
     """Whether the trust anchor's own validity period is enforced (RFC 5280 6.1.1 d
     leaves it out: an anchor is trusted information, not a certificate on the path)."""
-    max_path_depth: int = DEFAULT_MAX_PATH_DEPTH
-    """Most certificates in a path, the end entity and the anchor included."""
+    max_intermediates: int = DEFAULT_MAX_INTERMEDIATES
+    """Most intermediate certificates in a path (end entity and anchor not counted),
+    as the max_chain_depth of cryptography's verifier."""
     max_work: int = DEFAULT_MAX_WORK
     """Bound on issuer candidates examined plus signatures checked, against hostile pools."""
     ocsp_tolerance: timedelta = DEFAULT_OCSP_TOLERANCE
@@ -172,8 +173,8 @@ class ValidationPolicy:
     def __post_init__(self) -> None:
         if not self.initial_policy_set:
             raise ValueError("initial_policy_set: must not be empty (RFC 5280 6.1.1 c)")
-        if self.max_path_depth < 1:
-            raise ValueError("max_path_depth: must be at least 1")
+        if self.max_intermediates < 0:
+            raise ValueError("max_intermediates: must not be negative")
         if self.max_work < 1:
             raise ValueError("max_work: must be at least 1")
 

@@ -168,9 +168,6 @@ class _Builder:
         self, path: list[x509.Certificate], seen: set[tuple[NormalizedName, bytes]]
     ) -> Iterator[list[x509.Certificate]]:
         current = path[-1]
-        if len(path) >= self.policy.max_path_depth:
-            self.last_failure = (len(path) - 1, "path length limit reached")
-            return
         candidates = self.candidates(current)
         if not candidates:
             self.last_failure = (
@@ -182,6 +179,12 @@ class _Builder:
             identity = (normalize_name(candidate.subject), _spki(candidate))
             if identity in seen and candidate not in self.anchor_set:
                 continue  # a loop: same subject and key already on the path (RFC 4158 5.2)
+            if candidate not in self.anchor_set and len(path) > self.policy.max_intermediates:
+                self.last_failure = (
+                    len(path) - 1,
+                    f"path length limit of {self.policy.max_intermediates} intermediates reached",
+                )
+                continue
             if not self.signs(current, candidate):
                 self.last_failure = (
                     len(path) - 1,
@@ -318,7 +321,7 @@ def _validate(
                 ValidationPolicy(
                     algorithms=policy.algorithms,
                     revocation=policy.revocation,
-                    max_path_depth=policy.max_path_depth,
+                    max_intermediates=policy.max_intermediates,
                     max_work=policy.max_work,
                     ocsp_tolerance=policy.ocsp_tolerance,
                     use_delta_crls=policy.use_delta_crls,
