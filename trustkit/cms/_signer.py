@@ -140,7 +140,7 @@ def check_attributes(
         raise SignatureError("signed attributes: message-digest missing (RFC 5652 11.2)")
     if content_digest is not None and signer.message_digest != content_digest:
         raise SignatureError(
-            "message-digest: does not match the content; the content was changed (RFC 5652 11.2)"
+            "content: does not match the message-digest attribute; it was changed (RFC 5652 11.2)"
         )
 
 

@@ -18,7 +18,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -36,7 +36,6 @@ from .._asn1 import (
 from ..clock import utc
 from ..encoding import read_blocks
 from ..errors import SignatureError
-from ..tsa import Timestamper
 from ._algorithms import (
     DigestAlgorithm,
     ProgressCallback,
@@ -46,6 +45,10 @@ from ._algorithms import (
     digest_streams,
 )
 from ._signer import make_signer_info
+
+if TYPE_CHECKING:
+    # Only for annotations: trustkit.tsa imports this package's helpers.
+    from ..tsa import Timestamper
 
 __all__ = ["Content", "Signer", "add_timestamp", "cosign", "load_signature", "sign"]
 
