@@ -129,7 +129,7 @@ def without(
         x509.CertificateBuilder()
         .subject_name(certificate.subject)
         .issuer_name(certificate.issuer)
-        .public_key(certificate.public_key())  # type: ignore[arg-type]  # a trustkit key type
+        .public_key(certificate.public_key())
         .serial_number(certificate.serial_number)
         .not_valid_before(certificate.not_valid_before_utc)
         .not_valid_after(certificate.not_valid_after_utc)

@@ -190,6 +190,7 @@ def make_pki(
         base_url=base_url,
         clock=clock,
     )
+    root = _signing_with(root, root_key)
     issuing = root.create_subordinate(
         issuing_subject,
         directory / "issuing",
@@ -199,7 +200,20 @@ def make_pki(
         path_length=path_length,
         name_constraints=name_constraints,
     )
-    return Hierarchy(root, issuing)
+    return Hierarchy(root, _signing_with(issuing, issuing_key))
+
+
+def _signing_with(ca: CertificateAuthority, key: PrivateKey | None) -> CertificateAuthority:
+    """``ca``, made to sign with ``key`` when it was created from a key kept in memory.
+
+    A CA created with ``key=`` does not write that key, and the object
+    ``create_root`` / ``create_subordinate`` return would look for it on disk.
+    """
+    if key is None:
+        return ca
+    return CertificateAuthority(
+        ca.directory, ca.config, ca.certificate, ca.chain, ca.store, key=key, clock=ca.clock
+    )
 
 
 def write_pem(path: str | Path, *certificates: x509.Certificate) -> Path:
