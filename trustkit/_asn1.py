@@ -21,7 +21,9 @@ __all__ = [
     "QC_SSCD",
     "QC_SYNTAX_V2",
     "QC_TYPE",
+    "CertificateEncoding",
     "QcStatementInfo",
+    "certificate_encoding",
     "decode_policy_mappings",
     "decode_qc_statements",
     "encode_qc_statements",
@@ -179,6 +181,35 @@ def decode_policy_mappings(der: bytes) -> list[tuple[str, str]]:
     except (ValueError, TypeError, KeyError) as exc:
         raise DecodeError(f"policyMappings: not a valid SEQUENCE OF PolicyMapping ({exc})") from exc
     return pairs
+
+
+@dataclass(frozen=True)
+class CertificateEncoding:
+    """How a certificate is encoded, where cryptography does not say."""
+
+    signature_algorithms_match: bool
+    """signatureAlgorithm equals the TBSCertificate signature field (RFC 5280 4.1.1.2)."""
+    validity_times_well_encoded: bool
+    """No GeneralizedTime for a year UTCTime can hold, 1950 to 2049 (RFC 5280 4.1.2.5)."""
+
+
+def certificate_encoding(der: bytes) -> CertificateEncoding:
+    """Encoding facts of a DER certificate that cryptography has already parsed."""
+    from asn1crypto import x509 as asn1_x509
+
+    try:
+        cert = asn1_x509.Certificate.load(der)
+        tbs = cert["tbs_certificate"]
+        same = tbs["signature"].dump() == cert["signature_algorithm"].dump()
+        well_encoded = True
+        for field in ("not_before", "not_after"):
+            time = tbs["validity"][field]
+            year = time.chosen.native.year
+            if time.name == "general_time" and 1950 <= year < 2050:
+                well_encoded = False
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise DecodeError(f"certificate: cannot be decoded ({exc})") from exc
+    return CertificateEncoding(same, well_encoded)
 
 
 # --- CRL and OCSP (revocation) ---
@@ -834,9 +865,7 @@ def add_signer_info(
             {
                 "version": signed["version"].native,
                 "digest_algorithms": _digest_algorithms([*algorithms, digest_algorithm]),
-                "encap_content_info": _cms.EncapsulatedContentInfo.load(
-                    signed["encap_content_info"].dump()
-                ),
+                "encap_content_info": signed["encap_content_info"],
                 "certificates": _certificate_set([*existing, *certificates]),
                 "signer_infos": [*infos, _cms.SignerInfo.load(signer_info)],
             }

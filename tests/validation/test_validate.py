@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
 from trustkit.errors import (
@@ -536,3 +536,26 @@ def issue_no_ku(cn: str, pki: Pki) -> Node:
         .sign(pki.root.key, hashes.SHA256())
     )
     return Node(cert, key)
+
+
+def test_signature_algorithm_mismatch_refused(rsa_pki: Pki) -> None:
+    ee = rsa_pki.make_leaf()
+    key = rsa_pki.inter.key
+    assert isinstance(key, rsa.RSAPrivateKey)
+    sha256_rsa = bytes.fromhex("2a864886f70d01010b")
+    sha384_rsa = bytes.fromhex("2a864886f70d01010c")
+    der = ee.cert.public_bytes(serialization.Encoding.DER)
+    # The TBS copy of the algorithm comes first; the outer signatureAlgorithm stays SHA-256.
+    changed = x509.load_der_x509_certificate(der.replace(sha256_rsa, sha384_rsa, 1))
+    signature = key.sign(changed.tbs_certificate_bytes, padding.PKCS1v15(), hashes.SHA256())
+    raw = changed.public_bytes(serialization.Encoding.DER)
+    mismatched = x509.load_der_x509_certificate(raw[: -len(signature)] + signature)
+    kw: dict[str, Any] = {
+        "trust_anchors": [rsa_pki.root.cert],
+        "intermediates": [rsa_pki.inter.cert],
+        "at": AT,
+    }
+    with pytest.raises(PathValidationError, match=r"4\.1\.1\.2") as info:
+        validate(mismatched, **kw)
+    assert info.value.index == 0
+    assert validate(ee.cert, **kw)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
-from ..errors import PathValidationError
+from .._asn1 import certificate_encoding
+from ..errors import DecodeError, PathValidationError
 from ._crypto import public_key_of, serial_of
 from ._model import Purpose
 
@@ -50,6 +52,14 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
             raise fail(index, "serial number must not be negative (RFC 5280 4.1.2.2)")
         if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS:
             raise fail(index, "serial number is longer than 20 octets (RFC 5280 4.1.2.2)")
+        try:
+            times_ok = certificate_encoding(
+                cert.public_bytes(serialization.Encoding.DER)
+            ).validity_times_well_encoded
+        except DecodeError:
+            times_ok = False
+        if not times_ok:
+            raise fail(index, "validity dates before 2050 must be UTCTime (RFC 5280 4.1.2.5)")
         if not cert.issuer.rdns:
             raise fail(index, "issuer must be a non-empty name (RFC 5280 4.1.2.4)")
         exts = _extensions(cert)

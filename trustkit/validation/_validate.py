@@ -10,8 +10,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
+from .._asn1 import certificate_encoding
 from ..clock import utc
 from ..errors import (
+    DecodeError,
     DisallowedAlgorithmError,
     PathBuildingError,
     PathValidationError,
@@ -410,6 +412,22 @@ def _check_path(
             return "signature does not verify with the issuer's key (RFC 5280 6.1.3 a 1)"
         return None
 
+    for index, cert in enumerate(path[:-1]):
+        der = cert.public_bytes(serialization.Encoding.DER)
+        try:
+            encoding = certificate_encoding(der)
+        except DecodeError as exc:
+            raise PathValidationError(
+                f"certificate {index}: {exc}", path=path, index=index
+            ) from None
+        if not encoding.signature_algorithms_match:
+            raise PathValidationError(
+                f"certificate {index} ({path[index].subject.rfc4514_string()}): "
+                "signatureAlgorithm differs from the TBSCertificate signature field "
+                "(RFC 5280 4.1.1.2)",
+                path=path,
+                index=index,
+            )
     outcome = process_path(path, at=at, policy=policy, signed_by=signed_by)
     check_purpose(path, purpose, hostname)
     if purpose in WEB_PURPOSES:
