@@ -215,7 +215,11 @@ def cosign(
         signer_info=_signer_info(signer, digests[algorithm.value], at),
     )
     if timestamper is not None:
-        result = add_timestamp(result, timestamper, signer_index=len(parsed.signers))
+        # SignerInfos is a SET OF, which DER sorts: find the new one by its signature.
+        known = {s.signature for s in parsed.signers}
+        signers = parse_signed_data(result).signers
+        index = next(i for i, s in enumerate(signers) if s.signature not in known)
+        result = add_timestamp(result, timestamper, signer_index=index)
     return result
 
 
