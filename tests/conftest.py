@@ -13,10 +13,14 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from trustkit.clock import FixedClock
+
+if TYPE_CHECKING:
+    from tests.hsm_token import HSMToken, SoftHSM
 
 TEST_TIME = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 """The frozen 'now' of tests that do not care which day it is."""
@@ -62,3 +66,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHSM:
+    """The test process's SoftHSM2 configuration (tests/hsm_token.py)."""
+    from tests.hsm_token import softhsm_for_process
+
+    return softhsm_for_process(tmp_path_factory.mktemp("softhsm"))
+
+
+@pytest.fixture
+def hsm_token(softhsm: SoftHSM) -> HSMToken:
+    """A fresh SoftHSM2 token of this test's own."""
+    from tests.hsm_token import new_token
+
+    return new_token(softhsm)

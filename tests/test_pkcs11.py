@@ -28,7 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import TEST_TIME, require
-from tests.hsm_token import SO_PIN, USER_PIN, HSMToken, SoftHSM, new_token, softhsm_for_process
+from tests.hsm_token import SO_PIN, USER_PIN, HSMToken, SoftHSM
 from trustkit.errors import HSMError, InputError
 from trustkit.keys import KeyType, generate_key, signature_hash_for
 from trustkit.pkcs11 import (
@@ -214,17 +214,6 @@ def test_pin_missing_or_unreadable_is_hsm_error(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 # Keys on SoftHSM2
 # ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHSM:
-    return softhsm_for_process(tmp_path_factory.mktemp("softhsm"))
-
-
-@pytest.fixture
-def hsm_token(softhsm: SoftHSM) -> HSMToken:
-    """A fresh token of this test's own."""
-    return new_token(softhsm)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 from ._asn1 import encode_qc_statements
 from ._files import write_atomic
 from .clock import Clock, SystemClock, utc
-from .config import CA_CERT_FILE, CHAIN_FILE, CONFIG_FILE, CAConfig, slugify
+from .config import CA_CERT_FILE, CHAIN_FILE, CONFIG_FILE, DEFAULT_KEY_FILE, CAConfig, slugify
 from .csr import create_csr, requested_sans
 from .encoding import load_certificate, load_certificates, pem_encode
 from .errors import ConfigError, PassphraseError, ProfileError
@@ -117,6 +117,7 @@ class CertificateAuthority:
         *,
         key: PrivateKey | None = None,
         passphrase: bytes | Callable[[], bytes] | None = None,
+        pin: str | Callable[[], str] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.directory = directory
@@ -128,6 +129,7 @@ class CertificateAuthority:
         self.id = key_identifier(certificate)
         self._key = key
         self._passphrase = passphrase
+        self._pin = pin
 
     # -- opening and creating -------------------------------------------------
 
@@ -137,11 +139,14 @@ class CertificateAuthority:
         directory: str | Path,
         *,
         passphrase: bytes | Callable[[], bytes] | None = None,
+        pin: str | Callable[[], str] | None = None,
         clock: Clock | None = None,
     ) -> CertificateAuthority:
         """Open the CA in ``directory``; the key is read when first needed.
 
-        ``passphrase`` may be a function, called only if the key is needed.
+        ``passphrase`` (for a key file) and ``pin`` (for a key on a PKCS#11
+        token; else ``$TRUSTKIT_PKCS11_PIN``) may be functions, called only
+        if the key is needed.
         """
         directory = Path(directory)
         config = CAConfig.load(directory)
@@ -182,10 +187,13 @@ class CertificateAuthority:
         directory = Path(directory)
         clock = clock or SystemClock()
         subject_name = _as_name(subject)
+        key_reference, module = _key_reference(key)
         config = CAConfig(
             name=name or slugify(_common_name(subject_name)),
             base_url=base_url,
             store=store,
+            key=key_reference,
+            pkcs11_module=module,
         )
         profile = get_profile("root-ca", config.profiles)
         now = clock.now()
@@ -253,10 +261,13 @@ class CertificateAuthority:
         directory = Path(directory)
         _check_free(directory)
         subject_name = _as_name(subject)
+        key_reference, module = _key_reference(key)
         config = CAConfig(
             name=name or slugify(_common_name(subject_name)),
             base_url=base_url if base_url is not None else self.config.base_url,
             store=store,
+            key=key_reference,
+            pkcs11_module=module,
         )
         own_key = key if key is not None else generate_key(key_type)
         csr = create_csr(own_key, subject_name)
@@ -373,9 +384,10 @@ class CertificateAuthority:
     def _load_key(self) -> PrivateKey:
         path = self.config.key_path(self.directory)
         if path is None:
-            from .pkcs11 import load_token_key  # type: ignore[attr-defined]
+            from .pkcs11 import load_token_key
 
-            return load_token_key(self.config.key)  # type: ignore[no-any-return]
+            pin = self._pin() if callable(self._pin) else self._pin
+            return load_token_key(self.config.key, pin=pin, module=self.config.pkcs11_module)
         passphrase = self._passphrase() if callable(self._passphrase) else self._passphrase
         return load_private_key_file(path, passphrase)
 
@@ -624,6 +636,15 @@ class CertificateAuthority:
         return (
             f"<CertificateAuthority {self.config.name} {self.certificate.subject.rfc4514_string()}>"
         )
+
+
+def _key_reference(key: PrivateKey | None) -> tuple[str, str | None]:
+    """Where the configuration finds the key: a file, or a token's URI and module."""
+    uri = getattr(key, "uri", None)
+    if uri is None:
+        return DEFAULT_KEY_FILE, None
+    module = getattr(getattr(key, "token", None), "module_path", None)
+    return str(uri), None if module is None else str(module)
 
 
 def _check_free(directory: Path) -> None:

@@ -13,6 +13,7 @@ A CA is a directory::
     [ca]
     name = "citizen-ca"                   # used in URLs: /crl/citizen-ca.crl
     key = "ca.key"                        # or "pkcs11:token=...;object=..."
+    pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so"   # for a pkcs11: key
     store = "sqlite:///store.db"          # relative paths are inside the CA directory
 
     [urls]
@@ -87,6 +88,8 @@ class CAConfig:
     """Key file relative to the CA directory, or an RFC 7512 ``pkcs11:`` URI."""
     store: str | None = None
     """Store URL; ``None`` means ``store.db`` in the CA directory."""
+    pkcs11_module: str | None = None
+    """PKCS#11 module (shared library) for a key on a token; else ``$TRUSTKIT_PKCS11_MODULE``."""
     base_url: str | None = None
     crl_url: str | None = None
     ocsp_url: str | None = None
@@ -167,6 +170,8 @@ class CAConfig:
         ca: dict[str, Any] = {"name": self.name, "key": self.key}
         if self.store is not None:
             ca["store"] = self.store
+        if self.pkcs11_module is not None:
+            ca["pkcs11_module"] = self.pkcs11_module
         urls = {
             k: v
             for k, v in (
@@ -234,6 +239,7 @@ class CAConfig:
             name=str(ca["name"]),
             key=str(ca.get("key", DEFAULT_KEY_FILE)),
             store=None if ca.get("store") is None else str(ca["store"]),
+            pkcs11_module=None if ca.get("pkcs11_module") is None else str(ca["pkcs11_module"]),
             base_url=urls.get("base"),
             crl_url=urls.get("crl"),
             ocsp_url=urls.get("ocsp"),

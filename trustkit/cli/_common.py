@@ -108,3 +108,43 @@ def read_input(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
+
+
+def pin_file_option(func: F) -> F:
+    """``--pin-file FILE``: the PKCS#11 user PIN for a CA key on a token."""
+    return click.option(
+        "--pin-file",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="PKCS#11 user PIN for a key on a token (else $TRUSTKIT_PKCS11_PIN, else a prompt).",
+    )(func)
+
+
+def lazy_pin(path: Path | None) -> Callable[[], str]:
+    """The token PIN from ``path``, ``$TRUSTKIT_PKCS11_PIN`` or a prompt, asked for when needed."""
+    cache: list[str] = []
+
+    def get() -> str:
+        if not cache:
+            from ..pkcs11 import resolve_pin
+
+            cache.append(
+                resolve_pin(
+                    pin_file=path,
+                    prompt=lambda message: str(click.prompt(message, hide_input=True, err=True)),
+                )
+            )
+        return cache[0]
+
+    return get
+
+
+def token_key(
+    uri: str, *, key_type: str, existing: bool, pin_file: Path | None, module: str | None
+) -> Any:
+    """A CA key on a PKCS#11 token: generated there, or an existing one with ``existing``."""
+    from ..pkcs11 import generate_key_on_token, load_token_key
+
+    pin = lazy_pin(pin_file)()
+    if existing:
+        return load_token_key(uri, pin=pin, module=module)
+    return generate_key_on_token(uri, key_type, pin=pin, module=module)

@@ -7,7 +7,10 @@ from pathlib import Path
 import click
 
 from ..ca import CertificateAuthority
-from ..encoding import format_serial, load_csr, parse_serial
+from ..config import CONFIG_FILE
+from ..csr import load_csr
+from ..encoding import format_serial, parse_serial
+from ..errors import ConfigError
 from ..inspection import Described, describe_certificate, render_text
 from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
 from ..names import parse_general_names, parse_name_constraint
@@ -19,9 +22,12 @@ from ._common import (
     echo_json,
     json_option,
     lazy_passphrase,
+    lazy_pin,
     passphrase,
     passphrase_file_option,
+    pin_file_option,
     read_input,
+    token_key,
     write_output,
 )
 
@@ -44,6 +50,12 @@ def _record_json(record: CertificateRecord) -> dict[str, object]:
     }
 
 
+def _check_free_for_init(directory: Path) -> None:
+    # Checked before a key is generated on a token, so a refused init leaves no key behind.
+    if (directory / CONFIG_FILE).exists():
+        raise ConfigError(f"{directory}: already holds a CA ({CONFIG_FILE} exists)")
+
+
 @click.command("init")
 @click.option(
     "--ca", "ca_dir", required=True, type=click.Path(path_type=Path), help="New CA directory."
@@ -59,6 +71,18 @@ def _record_json(record: CertificateRecord) -> dict[str, object]:
     "--store", "store_url", help="Store URL (default: sqlite store.db in the CA directory)."
 )
 @click.option("--path-length", type=click.IntRange(min=0), help="Root pathLenConstraint.")
+@click.option(
+    "--key",
+    "key_uri",
+    help="Keep the CA key on a PKCS#11 token: an RFC 7512 URI (pkcs11:token=...;object=...).",
+)
+@click.option("--existing-key", is_flag=True, help="With --key: use the key already on the token.")
+@click.option(
+    "--pkcs11-module",
+    envvar="TRUSTKIT_PKCS11_MODULE",
+    help="PKCS#11 module for --key (default $TRUSTKIT_PKCS11_MODULE).",
+)
+@pin_file_option
 @passphrase_file_option
 def init(
     ca_dir: Path,
@@ -69,14 +93,35 @@ def init(
     base_url: str | None,
     store_url: str | None,
     path_length: int | None,
+    key_uri: str | None,
+    existing_key: bool,
+    pkcs11_module: str | None,
+    pin_file: Path | None,
     passphrase_file: Path | None,
 ) -> None:
-    """Create a root CA: key, self-signed certificate, configuration and store."""
-    secret = passphrase(passphrase_file, prompt="Passphrase for the new CA key", confirm=True)
+    """Create a root CA: key, self-signed certificate, configuration and store.
+
+    With --key pkcs11:..., the key is generated on the token (or, with
+    --existing-key, taken from it) and never leaves it.
+    """
+    _check_free_for_init(ca_dir)
+    key = None
+    secret = None
+    if key_uri is not None:
+        key = token_key(
+            key_uri,
+            key_type=key_type,
+            existing=existing_key,
+            pin_file=pin_file,
+            module=pkcs11_module,
+        )
+    else:
+        secret = passphrase(passphrase_file, prompt="Passphrase for the new CA key", confirm=True)
     ca = CertificateAuthority.create_root(
         subject,
         ca_dir,
         passphrase=secret,
+        key=key,
         key_type=key_type,
         days=days,
         name=name,
@@ -107,6 +152,18 @@ def init(
     "--permit", multiple=True, help="Permitted subtree, e.g. dns:.gov.example, ip:10.0.0.0/8."
 )
 @click.option("--exclude", multiple=True, help="Excluded subtree, same forms as --permit.")
+@click.option(
+    "--key",
+    "key_uri",
+    help="Keep the new CA key on a PKCS#11 token: an RFC 7512 URI (pkcs11:token=...;object=...).",
+)
+@click.option("--existing-key", is_flag=True, help="With --key: use the key already on the token.")
+@click.option(
+    "--pkcs11-module",
+    envvar="TRUSTKIT_PKCS11_MODULE",
+    help="PKCS#11 module for --key (default $TRUSTKIT_PKCS11_MODULE).",
+)
+@pin_file_option
 @passphrase_file_option
 @click.option(
     "--new-passphrase-file",
@@ -125,6 +182,10 @@ def subca(
     path_length: int,
     permit: tuple[str, ...],
     exclude: tuple[str, ...],
+    key_uri: str | None,
+    existing_key: bool,
+    pkcs11_module: str | None,
+    pin_file: Path | None,
     passphrase_file: Path | None,
     new_passphrase_file: Path | None,
 ) -> None:
@@ -140,19 +201,32 @@ def subca(
     parent = CertificateAuthority.open(
         ca_dir,
         passphrase=lazy_passphrase(passphrase_file, prompt="Passphrase for the parent CA key"),
+        pin=lazy_pin(pin_file),
     )
     with parent:
-        secret = passphrase(
-            new_passphrase_file,
-            prompt="Passphrase for the new CA key",
-            env=NEW_PASSPHRASE_ENV,
-            fallback_env=PASSPHRASE_ENV,
-            confirm=True,
-        )
+        key = None
+        secret = None
+        if key_uri is not None:
+            key = token_key(
+                key_uri,
+                key_type=key_type,
+                existing=existing_key,
+                pin_file=pin_file,
+                module=pkcs11_module,
+            )
+        else:
+            secret = passphrase(
+                new_passphrase_file,
+                prompt="Passphrase for the new CA key",
+                env=NEW_PASSPHRASE_ENV,
+                fallback_env=PASSPHRASE_ENV,
+                confirm=True,
+            )
         child = parent.create_subordinate(
             subject,
             out_dir,
             passphrase=secret,
+            key=key,
             key_type=key_type,
             days=days,
             name=name,
@@ -188,6 +262,7 @@ def subca(
 )
 @click.option("--fullchain", is_flag=True, help="Write the certificate followed by its chain.")
 @passphrase_file_option
+@pin_file_option
 def issue(
     ca_dir: Path,
     csr_path: Path,
@@ -197,11 +272,14 @@ def issue(
     out: Path | None,
     fullchain: bool,
     passphrase_file: Path | None,
+    pin_file: Path | None,
 ) -> None:
     """Issue a certificate from a CSR under a profile."""
     csr = load_csr(read_input(csr_path), what=str(csr_path))
     ca = CertificateAuthority.open(
-        ca_dir, passphrase=lazy_passphrase(passphrase_file, prompt="Passphrase for the CA key")
+        ca_dir,
+        passphrase=lazy_passphrase(passphrase_file, prompt="Passphrase for the CA key"),
+        pin=lazy_pin(pin_file),
     )
     with ca:
         issued = ca.issue(csr, profile, days=days, sans=parse_general_names(sans) if sans else None)
