@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trustkit.cli.validate import parse_ocsp_response
 from trustkit.encoding import load_certificate
 from trustkit.errors import TrustkitError
 from trustkit.validation import RevocationMode, ValidationPolicy, validate
@@ -127,3 +128,66 @@ def test_fuzz_templates_are_valid() -> None:
     assert len(result.path) == 3
     with pytest.raises(TrustkitError):
         validate(LEAF.cert, trust_anchors=[ROOT.cert], at=AT)
+
+
+def _ocsp_der() -> bytes:
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509 import ocsp
+
+    response = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=LEAF.cert,
+            issuer=INTER.cert,
+            algorithm=hashes.SHA256(),
+            cert_status=ocsp.OCSPCertStatus.GOOD,
+            this_update=AT - timedelta(hours=1),
+            next_update=AT + timedelta(days=1),
+            revocation_time=None,
+            revocation_reason=None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, INTER.cert)
+        .sign(INTER.key, hashes.SHA256())
+    )
+    return response.public_bytes(DER)
+
+
+OCSP_DER = _ocsp_der()
+
+
+@FUZZ
+@given(mutated(OCSP_DER))
+def test_mutated_ocsp_response(data: bytes) -> None:
+    try:
+        response = parse_ocsp_response(data, what="fuzz")
+    except TrustkitError:
+        return
+    for mode in (RevocationMode.SOFT_FAIL, RevocationMode.HARD_FAIL):
+        try:
+            validate(
+                LEAF.cert,
+                trust_anchors=[ROOT.cert],
+                intermediates=[INTER.cert],
+                at=AT,
+                crls=[make_crl(ROOT)],
+                ocsp_responses=[response],
+                policy=ValidationPolicy(revocation=mode),
+            )
+        except TrustkitError:
+            pass
+
+
+def test_unmutated_ocsp_response_is_used() -> None:
+    response = parse_ocsp_response(OCSP_DER, what="ocsp")
+    result = validate(
+        LEAF.cert,
+        trust_anchors=[ROOT.cert],
+        intermediates=[INTER.cert],
+        at=AT,
+        crls=[make_crl(ROOT)],
+        ocsp_responses=[response],
+        policy=ValidationPolicy(revocation=RevocationMode.HARD_FAIL),
+    )
+    assert result.revocation[0].source.value == "ocsp"
