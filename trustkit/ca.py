@@ -160,7 +160,16 @@ class CertificateAuthority:
             raise ConfigError(f"{directory}: CA certificate missing ({exc.filename})") from None
         chain = load_certificates(chain_bytes, what=str(chain_path)) if chain_bytes.strip() else []
         store = open_store(config.store_url(directory))
-        return cls(directory, config, certificate, chain, store, passphrase=passphrase, clock=clock)
+        return cls(
+            directory,
+            config,
+            certificate,
+            chain,
+            store,
+            passphrase=passphrase,
+            pin=pin,
+            clock=clock,
+        )
 
     @classmethod
     def create_root(
