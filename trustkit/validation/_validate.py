@@ -339,24 +339,30 @@ def _validate(
         return None
 
     first_error: ValidationError | None = None
-    for path in builder.paths(cert):
-        try:
-            return _check_path(
-                path,
-                at,
-                purpose,
-                hostname,
-                crls,
-                ocsp_list,
-                policy,
-                fetcher,
-                builder,
-                validate_signer,
-                depth,
-            )
-        except ValidationError as exc:
-            if first_error is None:
-                first_error = exc
+    try:
+        for path in builder.paths(cert):
+            try:
+                return _check_path(
+                    path,
+                    at,
+                    purpose,
+                    hostname,
+                    crls,
+                    ocsp_list,
+                    policy,
+                    fetcher,
+                    builder,
+                    validate_signer,
+                    depth,
+                )
+            except ValidationError as exc:
+                if first_error is None:
+                    first_error = exc
+    except _WorkExceeded:
+        # A path that failed validation says more than running out of budget.
+        if first_error is not None:
+            raise first_error from None
+        raise
     if first_error is not None:
         raise first_error
     where, why = builder.last_failure or (0, "no issuer found")
