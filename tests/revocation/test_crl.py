@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from trustkit.errors import AlreadyRevokedError, ConfigError, NotFoundError, RevocationError
+from trustkit.keys import signature_hash_for
 from trustkit.revocation.crl import build_crl, current_crl
 
 from .conftest import Hierarchy, issue_leaf, make_hierarchy, openssl
@@ -185,5 +187,43 @@ def test_crl_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
         delta = build_crl(h.ca, at=at, delta=True)
         assert [r.serial_number for r in delta.crl] == [h.other.serial]
         assert "verify OK" in _verify_crl(h, delta.der)
+    finally:
+        h.ca.close()
+
+
+def _lint_crl(path: Path) -> str:
+    import subprocess
+
+    result = subprocess.run(
+        ["lint_crl", "lint", "-t", "CRL", "-p", "PKIX", "-s", "WARNING", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    return (result.stdout + result.stderr).strip()
+
+
+@pytest.mark.interop
+def test_pkilint_finds_nothing_in_complete_shard_and_delta_crls(tmp_path: Path) -> None:
+    h = make_hierarchy(tmp_path, shards=2, delta=True)
+    try:
+        at = h.ca.clock.now()
+        for label, crl in (
+            ("full", build_crl(h.ca, at=at)),
+            ("shard", build_crl(h.ca, at=at, shard=h.revoked.record.shard)),
+            ("delta", build_crl(h.ca, at=at, delta=True)),
+        ):
+            assert _lint_crl(h.write(f"{label}.crl", crl.der)) == "", label
+        # Negative twin: a bare CRL without number or AKI is reported.
+        key = h.ca.key
+        bare = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(h.ca.certificate.subject)
+            .last_update(at)
+            .next_update(at + timedelta(days=1))
+            .sign(key, signature_hash_for(key))
+        )
+        assert _lint_crl(h.write("bare.crl", bare.public_bytes(Encoding.DER))) != ""
     finally:
         h.ca.close()

@@ -237,3 +237,72 @@ def test_fuzz_mutated_requests_always_answered(
         request = request[: data.draw(st.integers(0, len(request)))]
     answer = fuzz_target.responder.respond(bytes(request), at=fuzz_target.at)
     ocsp.load_der_ocsp_response(answer)  # always a well-formed OCSPResponse
+
+
+@pytest.mark.interop
+def test_pkilint_finds_nothing_in_responses(hierarchy: Hierarchy) -> None:
+    import subprocess
+
+    at = hierarchy.ca.clock.now()
+    responder = _responder(hierarchy)
+    for label, leaf in (("good", hierarchy.good), ("revoked", hierarchy.revoked)):
+        answer = responder.respond(
+            _request(leaf.certificate, hierarchy.ca.certificate, nonce=b"z" * 16), at=at
+        )
+        path = hierarchy.write(f"{label}.ocsp", answer)
+        result = subprocess.run(
+            ["lint_ocsp_response", "lint", "-s", "WARNING", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert (result.stdout + result.stderr).strip() == "", label
+
+
+def test_one_responder_for_a_hierarchy(hierarchy: Hierarchy, tmp_path: Path) -> None:
+    from .conftest import issue_leaf
+
+    sub = hierarchy.ca.create_subordinate(
+        "CN=Citizen CA,O=Example Government,C=EX", tmp_path / "sub", passphrase=PASSPHRASE
+    )
+    try:
+        leaf = issue_leaf(sub, "citizen.example.gov")
+        sub.revoke(leaf.serial, x509.ReasonFlags.affiliation_changed)
+        responder = OCSPResponder([hierarchy.ca, sub], passphrase=PASSPHRASE)
+        at = hierarchy.ca.clock.now()
+        answer = ocsp.load_der_ocsp_response(
+            responder.respond(_request(leaf.certificate, sub.certificate), at=at)
+        )
+        assert answer.certificate_status is ocsp.OCSPCertStatus.REVOKED
+        assert answer.certificates[0].issuer == sub.certificate.subject
+        # The sub-CA's own certificate, asked of the root, is good.
+        own = ocsp.load_der_ocsp_response(
+            responder.respond(_request(sub.certificate, hierarchy.ca.certificate), at=at)
+        )
+        assert own.certificate_status is ocsp.OCSPCertStatus.GOOD
+    finally:
+        sub.close()
+
+
+@pytest.mark.postgres
+def test_two_responders_share_a_postgresql_store(tmp_path: Path, postgres_url: str) -> None:
+    from trustkit.ca import CertificateAuthority
+
+    h = make_hierarchy(tmp_path, store=postgres_url)
+    second = CertificateAuthority.open(h.ca.directory, passphrase=PASSPHRASE)
+    try:
+        one = _responder(h, SigningMode.CA)
+        two = OCSPResponder([second], settings=ResponderSettings(signing=SigningMode.CA))
+        request = _request(h.other.certificate, h.ca.certificate)
+        at = h.ca.clock.now()
+        for responder in (one, two):
+            status = ocsp.load_der_ocsp_response(responder.respond(request, at=at))
+            assert status.certificate_status is ocsp.OCSPCertStatus.GOOD
+        h.ca.revoke(h.other.serial, x509.ReasonFlags.superseded)
+        for responder in (one, two):
+            status = ocsp.load_der_ocsp_response(responder.respond(request, at=at))
+            assert status.certificate_status is ocsp.OCSPCertStatus.REVOKED
+    finally:
+        second.close()
+        h.ca.close()
