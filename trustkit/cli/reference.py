@@ -1,0 +1,75 @@
+"""The CLI reference, generated from the click definitions themselves.
+
+``python -m trustkit.cli.reference > docs/cli.md`` writes it; a test checks
+that the file in the repository is what this module makes, so the reference
+cannot drift from the commands.
+"""
+
+from __future__ import annotations
+
+import click
+
+from . import cli
+
+__all__ = ["render"]
+
+
+def _option_line(param: click.Parameter) -> str:
+    if isinstance(param, click.Argument):
+        return f"- `{param.human_readable_name}` (argument{'' if param.required else ', optional'})"
+    assert isinstance(param, click.Option)
+    names = ", ".join(f"`{n}`" for n in (*param.opts, *param.secondary_opts))
+    parts = [f"- {names}"]
+    if isinstance(param.type, click.Choice):
+        parts.append(f"one of {', '.join(f'`{c}`' for c in param.type.choices)}")
+    if param.required:
+        parts.append("required")
+    if param.multiple:
+        parts.append("repeatable")
+    help_text = " ".join((param.help or "").split())
+    line = parts[0] + (f" ({'; '.join(parts[1:])})" if len(parts) > 1 else "")
+    return f"{line}: {help_text}" if help_text else line
+
+
+def _command(name: str, command: click.Command, ctx: click.Context, depth: int) -> list[str]:
+    lines = [f"{'#' * depth} `trustkit {name}`", ""]
+    sub_ctx = click.Context(command, info_name=name.split()[-1], parent=ctx)
+    lines.append(f"```\n{command.get_usage(sub_ctx).replace('Usage: ', '')}\n```")
+    lines.append("")
+    if command.help:
+        lines.extend([" ".join(p.split()) for p in command.help.split("\n\n")])
+        lines.append("")
+    params = [p for p in command.params if not (isinstance(p, click.Option) and p.hidden)]
+    if params:
+        lines.extend(_option_line(p) for p in params)
+        lines.append("")
+    if isinstance(command, click.Group):
+        for sub_name in command.list_commands(sub_ctx):
+            sub = command.get_command(sub_ctx, sub_name)
+            if sub is not None:
+                lines.extend(_command(f"{name} {sub_name}", sub, sub_ctx, depth + 1))
+    return lines
+
+
+def render() -> str:
+    """The whole reference as Markdown."""
+    ctx = click.Context(cli, info_name="trustkit")
+    lines = [
+        "# CLI reference",
+        "",
+        "Generated from the click definitions by `python -m trustkit.cli.reference`;",
+        "`tests/cli/test_reference.py` fails when this file and the commands disagree.",
+        "",
+        "Exit status: 0 success; 1 a negative answer (invalid, revoked, policy violation,",
+        "bad input) with a one-line reason on stderr; 2 a usage error.",
+        "",
+    ]
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        if command is not None:
+            lines.extend(_command(name, command, ctx, 2))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    click.echo(render(), nl=False)
