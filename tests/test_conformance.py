@@ -31,7 +31,7 @@ from cryptography.x509.oid import ExtensionOID
 from tests.conftest import TEST_TIME, require
 from trustkit.ca import CertificateAuthority
 from trustkit.clock import FixedClock
-from trustkit.keys import signature_hash_for
+from trustkit.keys import KeyType, signature_hash_for
 from trustkit.testing import LEAF_PROFILES, Hierarchy, make_pki, write_pem
 
 pytestmark = pytest.mark.interop
@@ -255,3 +255,45 @@ def test_cabf_tls_server_without_san_is_an_error(
     broken = without(certificates["tls-server"], pki.issuing, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     findings = lint("lint_cabf_serverauth_cert", broken, tmp_path, "-t", "DV-FINAL-CERTIFICATE")
     assert "cabf.serverauth.subscriber.subject_altname_extension_absent" in codes(findings, "ERROR")
+
+
+# --- other key types ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hierarchy]:
+    with make_pki(
+        tmp_path_factory.mktemp("rsa-pki"), FixedClock(TEST_TIME), key_type=KeyType.RSA_3072
+    ) as pki:
+        yield pki
+
+
+@pytest.mark.parametrize(
+    ("profile", "key_type"),
+    [
+        ("tls-server", KeyType.RSA_2048),
+        ("tls-client", KeyType.ED25519),
+        ("qualified-signature", KeyType.EC_P384),
+    ],
+    ids=lambda value: value.value if isinstance(value, KeyType) else value,
+)
+def test_pkix_lint_is_clean_under_rsa_ca(
+    rsa_pki: Hierarchy, tmp_path: Path, profile: str, key_type: KeyType
+) -> None:
+    certificate = rsa_pki.issue_sample(profile, key_type=key_type).certificate
+    assert at_least(lint("lint_pkix_cert", certificate, tmp_path), "WARNING") == []
+    assert at_least(lint("lint_pkix_cert", rsa_pki.issuing.certificate, tmp_path), "WARNING") == []
+    if profile == "tls-server":
+        findings = lint(
+            "lint_cabf_serverauth_cert", certificate, tmp_path, "-t", "DV-FINAL-CERTIFICATE"
+        )
+        assert codes(findings, "WARNING") == CABF_EXPECTED_WARNINGS
+
+
+def test_pkix_lint_flags_rsa_leaf_without_authority_key_identifier(
+    rsa_pki: Hierarchy, tmp_path: Path
+) -> None:
+    certificate = rsa_pki.issue_sample("tls-server", key_type=KeyType.RSA_2048).certificate
+    broken = without(certificate, rsa_pki.issuing, ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+    findings = lint("lint_pkix_cert", broken, tmp_path)
+    assert "pkix.authority_key_identifier_extension_absent" in codes(findings, "ERROR")
