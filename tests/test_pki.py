@@ -134,7 +134,7 @@ def test_cli_apply_and_export(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     info = _openssl("pkcs12", "-info", "-noout", "-in", str(out), "-passin", "pass:p12-passphrase")
     assert info.returncode == 0, info.stderr
-    chain = runner.invoke(cli, ["export-chain", "--ca", str(tmp_path / "pki" / "eservices-tls-ca")])
+    chain = runner.invoke(cli, ["export-chain", "--ca", str(tmp_path / "pki" / "eservices-ca")])
     assert chain.stdout.count("BEGIN CERTIFICATE") == 2
     wrong = runner.invoke(
         cli,
