@@ -269,3 +269,15 @@ def test_ca_on_either_store(tmp_path: Path, clock: FixedClock, store_url: str) -
     revoked = reopened.revoke(issued.serial, x509.ReasonFlags.key_compromise)
     assert revoked.status is CertStatus.REVOKED
     reopened.close()
+
+
+def test_a_given_software_key_is_kept(tmp_path: Path, clock: FixedClock) -> None:
+    key = generate_key(KeyType.EC_P384)
+    ca = CertificateAuthority.create_root(
+        ROOT_SUBJECT, tmp_path / "ca", passphrase=PASS, key=key, clock=clock
+    )
+    assert ca.certificate.public_key() == key.public_key()
+    ca.issue(_csr("CN=www.example.gov", "dns:www.example.gov"), "tls-server")
+    reopened = CertificateAuthority.open(tmp_path / "ca", passphrase=PASS, clock=clock)
+    assert reopened.key.public_key() == key.public_key()
+    reopened.close()

@@ -190,8 +190,9 @@ class CertificateAuthority:
     ) -> CertificateAuthority:
         """Make a self-signed root CA in ``directory`` (which must not hold a CA yet).
 
-        ``key`` uses an existing key (such as one on an HSM) instead of
-        generating one of ``key_type``; such a key is not written to disk.
+        ``key`` uses an existing key instead of generating one of ``key_type``:
+        a software key is written encrypted like a generated one, a key on a
+        PKCS#11 token stays there and the configuration names its URI.
         """
         directory = Path(directory)
         clock = clock or SystemClock()
@@ -239,7 +240,7 @@ class CertificateAuthority:
             config,
             certificate,
             (),
-            own_key if key is None else None,
+            own_key,
             passphrase=passphrase,
             clock=clock,
             allow_unencrypted_key=allow_unencrypted_key,
@@ -292,7 +293,7 @@ class CertificateAuthority:
             config,
             issued.certificate,
             (self.certificate, *self.chain),
-            own_key if key is None else None,
+            own_key,
             passphrase=passphrase,
             clock=self.clock,
             allow_unencrypted_key=allow_unencrypted_key,
@@ -305,25 +306,28 @@ class CertificateAuthority:
         config: CAConfig,
         certificate: x509.Certificate,
         chain: Sequence[x509.Certificate],
-        key: PrivateKey | None,
+        key: PrivateKey,
         *,
         passphrase: bytes | None,
         clock: Clock,
         allow_unencrypted_key: bool,
         own_record_profile: str | None = None,
     ) -> CertificateAuthority:
-        """Write a new CA directory; on any failure remove what was written."""
+        """Write a new CA directory; on any failure remove what was written.
+
+        A software key is written encrypted to the key file; a key on a token
+        (the configuration holds its URI) stays there.
+        """
         _check_free(directory)
-        if key is not None and not passphrase and not allow_unencrypted_key:
+        key_path = config.key_path(directory)
+        if key_path is not None and not passphrase and not allow_unencrypted_key:
             raise PassphraseError("CA key: a passphrase is needed (keys are encrypted at rest)")
         created_dir = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
         store: CertificateStore | None = None
         try:
-            if key is not None:
-                key_path = config.key_path(directory)
-                assert key_path is not None
+            if key_path is not None:
                 written.append(
                     save_private_key(
                         key,
