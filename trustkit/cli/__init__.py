@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "pki": "pki_cmds:pki",
     "export-p12": "pki_cmds:export_p12",
     "export-chain": "pki_cmds:export_chain",
+    "demo": "demo:demo",
     "validate": "validate:validate",
     "sign": "sign:sign_command",
     "verify": "verify:verify_command",
