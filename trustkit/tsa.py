@@ -62,6 +62,7 @@ from .cms._signer import (
     check_signature,
     check_signing_certificate,
     find_signer_certificate,
+    load_embedded_certificates,
     make_signer_info,
 )
 from .encoding import load_certificate, load_certificates, pem_encode
@@ -255,8 +256,8 @@ def check_token(
         raise TimestampError("timestamp token: must have exactly one SignerInfo (RFC 3161 2.4.2)")
     try:
         info = parse_tst_info(signed.content)
-        certificates = tuple(x509.load_der_x509_certificate(c) for c in signed.certificates)
-    except (DecodeError, ValueError) as exc:
+        certificates = load_embedded_certificates(signed.certificates, "timestamp token")
+    except (DecodeError, SignatureError) as exc:
         raise TimestampError(f"timestamp token: {exc}") from exc
     signer = signed.signers[0]
     certificate = find_signer_certificate(signer, (*certificates, *extra_certificates))

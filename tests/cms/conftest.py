@@ -39,8 +39,8 @@ class Pki:
         return (self.issuing.certificate, self.root.certificate)
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
+def build_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
+    """Make the test PKI (a generator, for fixtures here and in tests/test_tsa.py)."""
     base = tmp_path_factory.mktemp("pki")
     clock = FixedClock(ISSUED_AT)
     root = CertificateAuthority.create_root(
@@ -65,3 +65,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
     tsa.close()
     for ca in (root, issuing, other):
         ca.close()
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
+    yield from build_pki(tmp_path_factory)

@@ -29,6 +29,7 @@ __all__ = [
     "check_signature",
     "check_signing_certificate",
     "find_signer_certificate",
+    "load_embedded_certificates",
     "make_signer_info",
 ]
 
@@ -92,6 +93,28 @@ def make_signer_info(
         pss_hash=pss_hash,
         signature=signature,
     )
+
+
+def load_embedded_certificates(ders: Sequence[bytes], what: str) -> tuple[x509.Certificate, ...]:
+    """The certificates carried in a SignedData, parsed eagerly.
+
+    cryptography decodes names and extensions lazily; touching them here turns a
+    malformed certificate into one :class:`SignatureError` instead of a stray
+    ``ValueError`` deep inside path validation.
+    """
+    certificates = []
+    for index, der in enumerate(ders):
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            cert.subject.public_bytes()
+            cert.issuer.public_bytes()
+            len(cert.extensions)
+            cert.public_key()
+            cert.signature_algorithm_oid  # noqa: B018
+        except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+            raise SignatureError(f"{what}: certificate {index} cannot be parsed ({exc})") from exc
+        certificates.append(cert)
+    return tuple(certificates)
 
 
 def _subject_key_id(cert: x509.Certificate) -> bytes | None:

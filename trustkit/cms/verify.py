@@ -57,6 +57,7 @@ from ._signer import (
     check_signature,
     check_signing_certificate,
     find_signer_certificate,
+    load_embedded_certificates,
 )
 from .sign import Content, load_signature
 
@@ -253,10 +254,7 @@ def verify_cms(
         raise SignatureError(
             f"CMS signature: eContentType {parsed.content_type} is not id-data (RFC 5652 4)"
         )
-    try:
-        embedded = tuple(x509.load_der_x509_certificate(c) for c in parsed.certificates)
-    except ValueError as exc:
-        raise SignatureError(f"CMS signature: a certificate cannot be parsed ({exc})") from exc
+    embedded = load_embedded_certificates(parsed.certificates, "CMS signature")
     if parsed.content is not None:
         if content is not None:
             raise SignatureError("content: given, but the signature has the content attached")
