@@ -1074,6 +1074,15 @@ def parse_tst_info(der: bytes) -> TstInfo:
         raise DecodeError(f"timestamp token: malformed TSTInfo (RFC 3161 2.4.2): {exc}") from exc
 
 
+class _TimeStampResp(core.Sequence):
+    """TimeStampResp (RFC 3161 2.4.2); asn1crypto's own makes the OPTIONAL token required."""
+
+    _fields = [
+        ("status", _tsp.PKIStatusInfo),
+        ("time_stamp_token", _cms.ContentInfo, {"optional": True}),
+    ]
+
+
 def encode_timestamp_response(
     *,
     status: int,
@@ -1091,13 +1100,13 @@ def encode_timestamp_response(
     fields: dict[str, object] = {"status": status_info}
     if token is not None:
         fields["time_stamp_token"] = _cms.ContentInfo.load(token)
-    return bytes(_tsp.TimeStampResp(fields).dump())
+    return bytes(_TimeStampResp(fields).dump())
 
 
 def parse_timestamp_response(der: bytes) -> TimestampResponse:
     """Decode a TimeStampResp; :class:`DecodeError` when it is not one (RFC 3161 2.4.2)."""
     try:
-        response = _tsp.TimeStampResp.load(der, strict=True)
+        response = _TimeStampResp.load(der, strict=True)
         status = response["status"]
         status_code = status["status"].native
         code = {v: k for k, v in _tsp.PKIStatus._map.items()}.get(status_code, status_code)
