@@ -727,23 +727,31 @@ def encode_signed_attributes(
     signing-certificate-v2 (RFC 5035 3) naming the signer's certificate by
     its hash and by issuer and serial. asn1crypto sorts the SET OF as DER asks.
     """
+    # Built bottom up, each level dumped and loaded again: asn1crypto re-encodes
+    # nested values it constructed itself on every parent dump, which made this
+    # ten times slower than the signature it precedes.
+    names = _cms_x509.GeneralNames(
+        [_cms_x509.GeneralName({"directory_name": _cms_x509.Name.load(issuer)})]
+    ).dump()
+    issuer_serial = _tsp.IssuerSerial(
+        {"issuer": _cms_x509.GeneralNames.load(names), "serial_number": serial}
+    ).dump()
     cert_id: dict[str, object] = {
         "cert_hash": cert_hash,
-        "issuer_serial": {
-            "issuer": [_cms_x509.GeneralName({"directory_name": _cms_x509.Name.load(issuer)})],
-            "serial_number": serial,
-        },
+        "issuer_serial": _tsp.IssuerSerial.load(issuer_serial),
     }
     if cert_hash_algorithm != "sha256":
         # DER leaves out a DEFAULT value: sha256 is ESSCertIDv2's default (RFC 5035 4).
         cert_id["hash_algorithm"] = {"algorithm": cert_hash_algorithm}
+    ids = _tsp.ESSCertIDv2s([_tsp.ESSCertIDv2.load(_tsp.ESSCertIDv2(cert_id).dump())]).dump()
+    signing_certificate = _tsp.SigningCertificateV2({"certs": _tsp.ESSCertIDv2s.load(ids)}).dump()
     attrs = [
         _cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
         _cms.CMSAttribute({"type": "message_digest", "values": [message_digest]}),
         _cms.CMSAttribute(
             {
                 "type": "signing_certificate_v2",
-                "values": [_tsp.SigningCertificateV2({"certs": [cert_id]})],
+                "values": [_tsp.SigningCertificateV2.load(signing_certificate)],
             }
         ),
     ]
@@ -755,7 +763,9 @@ def encode_signed_attributes(
             else _cms.Time({"general_time": signing_time})
         )
         attrs.append(_cms.CMSAttribute({"type": "signing_time", "values": [time]}))
-    return bytes(_cms.CMSAttributes(attrs).dump())
+    # asn1crypto sorts the SET OF as DER asks (X.690 11.6).
+    loaded = [_cms.CMSAttribute.load(attr.dump()) for attr in attrs]
+    return bytes(_cms.CMSAttributes(loaded).dump())
 
 
 def _signature_algorithm(name: str, pss_hash: str | None) -> _cms_algos.SignedDigestAlgorithm:
