@@ -18,14 +18,14 @@ key (the handshake's CertificateVerify), accepts the chain as it is, and
 passes it to :func:`trustkit.validation.validate`. HTTP/1.1 is parsed and
 written by h11, so the example stays one small file without a web framework.
 
-Try it on the demo PKI (``trustkit demo`` prints the passphrase files)::
+Try it on the demo PKI (``trustkit demo`` writes its passphrase to
+demo-pki/passphrase.txt and its CRLs to demo-pki/public/crl/)::
 
-    trustkit pki apply examples/demo-pki.toml --out demo-pki
-    trustkit crl --ca demo-pki/root -o root.crl
-    trustkit crl --ca demo-pki/citizen-ca -o citizen-ca.crl
+    trustkit demo
     python examples/e_service_login/app.py --port 8443 \\
         --cert demo-pki/certs/portal-chain.pem --key demo-pki/certs/portal.key \\
-        --trust demo-pki/root/ca.pem --crl root.crl --crl citizen-ca.crl
+        --passphrase-file demo-pki/passphrase.txt --trust demo-pki/root/ca.pem \\
+        --crl demo-pki/public/crl/root.crl --crl demo-pki/public/crl/citizen-ca.crl
     curl --cacert demo-pki/root/ca.pem --resolve portal.example.gov:8443:127.0.0.1 \\
         --cert-type P12 --cert demo-pki/certs/alice.p12:"$(cat demo-pki/certs/alice.p12.pass)" \\
         https://portal.example.gov:8443/

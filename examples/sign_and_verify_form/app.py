@@ -25,7 +25,10 @@ demo-pki/passphrase.txt, its CRLs to demo-pki/public/crl/)::
         --tsa http://127.0.0.1:8080/tsa -o form.txt.p7s
     python examples/sign_and_verify_form/app.py verify form.txt --signature form.txt.p7s \\
         --trust demo-pki/root/ca.pem \\
-        --crl demo-pki/public/crl/root.crl --crl demo-pki/public/crl/citizen-ca.crl
+        --crl demo-pki/public/crl/root.crl --crl demo-pki/public/crl/citizen-ca.crl \\
+        --crl demo-pki/public/crl/eservices-ca.crl
+
+The demo's TSA is certified by the e-Services CA, hence its CRL too.
 """
 
 from __future__ import annotations

@@ -69,9 +69,9 @@ class DemoPKI:
         return CertificateAuthority.open(directory, passphrase=PASSPHRASE)
 
     def publish_crls(self, directory: Path) -> list[Path]:
-        """The root's and the citizen CA's CRLs as of now, as files in ``directory``."""
+        """Every CA's CRL as of now, as files in ``directory`` (as `trustkit demo` publishes)."""
         files = []
-        for ca_dir in (self.root_dir, self.citizen_ca_dir):
+        for ca_dir in (self.root_dir, self.citizen_ca_dir, self.tls_ca_dir):
             with self.open_ca(ca_dir) as ca:
                 path = directory / f"{ca.config.name}.crl"
                 path.write_bytes(build_crl(ca, at=datetime.now(UTC)).pem())
@@ -102,9 +102,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoPKI:
     root = next(c.name for c in spec.cas if c.parent is None)
     passphrase_file = out / "passphrase.txt"
     passphrase_file.write_bytes(PASSPHRASE + b"\n")
-    with CertificateAuthority.open(report.ca_dirs[root], passphrase=PASSPHRASE) as root_ca:
+    tls_ca_dir = report.ca_dirs[_ca_of_profile(spec.certificates, "tls-server")]
+    # As `trustkit demo` does: the e-Services CA certifies the time-stamping authority.
+    with CertificateAuthority.open(tls_ca_dir, passphrase=PASSPHRASE) as tls_ca:
         TimestampAuthority.create(
-            root_ca, out / "tsa", subject=TSA_SUBJECT, passphrase=PASSPHRASE
+            tls_ca, out / "tsa", subject=TSA_SUBJECT, passphrase=PASSPHRASE
         ).close()
     return DemoPKI(
         out=out,
@@ -112,7 +114,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoPKI:
         passphrase_file=passphrase_file,
         root_dir=report.ca_dirs[root],
         citizen_ca_dir=report.ca_dirs[_ca_of_profile(spec.certificates, "citizen-auth")],
-        tls_ca_dir=report.ca_dirs[_ca_of_profile(spec.certificates, "tls-server")],
+        tls_ca_dir=tls_ca_dir,
         tsa_dir=out / "tsa",
     )
 
