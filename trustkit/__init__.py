@@ -34,7 +34,23 @@ _EXPORTS: dict[str, str] = {
     "PolicyViolation": "trustkit.errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "CertificateAuthority",
+    "IssuedCertificate",
+    "KeyType",
+    "PolicyViolation",
+    "Profile",
+    "TrustkitError",
+    "__version__",
+    "create_csr",
+    "generate_key",
+    "get_profile",
+    "load_private_key",
+    "open_store",
+    "parse_general_name",
+    "parse_name",
+    "save_private_key",
+]
 
 if TYPE_CHECKING:
     from .ca import CertificateAuthority, IssuedCertificate

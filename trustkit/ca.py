@@ -42,7 +42,7 @@ from .keys import (
     save_private_key,
     signature_hash_for,
 )
-from .names import parse_name
+from .names import format_name, parse_name
 from .policy import IssuanceRequest, check_request
 from .profiles import Profile, get_profile
 from .serials import new_serial
@@ -646,9 +646,7 @@ class CertificateAuthority:
         self.close()
 
     def __repr__(self) -> str:
-        return (
-            f"<CertificateAuthority {self.config.name} {self.certificate.subject.rfc4514_string()}>"
-        )
+        return f"<CertificateAuthority {self.config.name} {format_name(self.certificate.subject)}>"
 
 
 def _key_reference(key: PrivateKey | None) -> tuple[str, str | None]:

@@ -62,7 +62,7 @@ from .keys import (
     generate_key,
     save_private_key,
 )
-from .names import parse_general_names, parse_name, parse_name_constraint
+from .names import format_name, parse_general_names, parse_name, parse_name_constraint
 from .store import CertStatus
 
 __all__ = [
@@ -309,7 +309,7 @@ def apply(
                 if ca.certificate.subject != parse_name(ca_spec.subject):
                     raise ConfigError(
                         f"ca.{ca_spec.name}: {directory} holds "
-                        f"{ca.certificate.subject.rfc4514_string()}, not the spec's subject"
+                        f"{format_name(ca.certificate.subject)}, not the spec's subject"
                     )
                 kept.append(f"CA {ca_spec.name} ({directory})")
             elif ca_spec.parent is None:

@@ -68,6 +68,7 @@ from .cms._signer import (
 from .encoding import load_certificate, load_certificates, pem_encode
 from .errors import ConfigError, DecodeError, SignatureError, TimestampError, TrustkitError
 from .keys import KeyType, generate_key, load_private_key_file, save_private_key
+from .names import format_name
 from .serials import new_serial
 
 if TYPE_CHECKING:
@@ -226,7 +227,7 @@ class TimestampToken:
     @property
     def tsa_subject(self) -> str:
         """The TSA certificate's subject, RFC 4514."""
-        return self.signer.subject.rfc4514_string()
+        return format_name(self.signer.subject)
 
 
 def check_token(

@@ -13,7 +13,7 @@ from ..encoding import format_serial, parse_serial
 from ..errors import ConfigError
 from ..inspection import Described, describe_certificate, render_text
 from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
-from ..names import parse_general_names, parse_name_constraint
+from ..names import format_name, parse_general_names, parse_name_constraint
 from ..store import CertificateRecord, CertStatus
 from ._common import (
     NEW_PASSPHRASE_ENV,
@@ -130,7 +130,7 @@ def init(
         path_length=path_length,
     )
     click.echo(f"created root CA {ca.config.name} in {ca_dir}")
-    click.echo(f"  subject: {ca.certificate.subject.rfc4514_string()}")
+    click.echo(f"  subject: {format_name(ca.certificate.subject)}")
     click.echo(f"  serial:  {format_serial(ca.certificate.serial_number)}")
     click.echo(f"  expires: {ca.certificate.not_valid_after_utc:%Y-%m-%d}")
     ca.close()
@@ -236,8 +236,8 @@ def subca(
             name_constraints=constraints,
         )
         click.echo(f"created subordinate CA {child.config.name} in {out_dir}")
-        click.echo(f"  subject: {child.certificate.subject.rfc4514_string()}")
-        click.echo(f"  issuer:  {parent.certificate.subject.rfc4514_string()}")
+        click.echo(f"  subject: {format_name(child.certificate.subject)}")
+        click.echo(f"  issuer:  {format_name(parent.certificate.subject)}")
         click.echo(f"  serial:  {format_serial(child.certificate.serial_number)}")
         child.close()
 

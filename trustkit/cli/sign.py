@@ -13,6 +13,7 @@ from ..cms import DigestAlgorithm, RSAPadding, Signer, cosign, sign
 from ..encoding import load_certificate, load_certificates
 from ..errors import PassphraseError
 from ..keys import load_private_key
+from ..names import format_name
 from ..tsa import HttpTimestamper
 from ._common import passphrase, passphrase_file_option, read_input, write_output
 
@@ -127,4 +128,4 @@ def sign_command(
                 progress=progress,
             )
     write_output(out, der)
-    click.echo(f"signed {file} as {signer.certificate.subject.rfc4514_string()} -> {out}", err=True)
+    click.echo(f"signed {file} as {format_name(signer.certificate.subject)} -> {out}", err=True)

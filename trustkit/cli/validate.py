@@ -14,6 +14,7 @@ from cryptography.x509 import ocsp
 from ..clock import SystemClock, utc
 from ..encoding import format_serial, load_certificates, load_crl, read_blocks
 from ..errors import DecodeError
+from ..names import format_name
 from ..validation import (
     HttpFetcher,
     Purpose,
@@ -67,8 +68,8 @@ def _summary(result: ValidationResult) -> dict[str, object]:
         "path": [
             {
                 "index": i,
-                "subject": cert.subject.rfc4514_string(),
-                "issuer": cert.issuer.rfc4514_string(),
+                "subject": format_name(cert.subject),
+                "issuer": format_name(cert.issuer),
                 "serial": format_serial(cert.serial_number),
                 "not_after": cert.not_valid_after_utc.isoformat(),
                 "sha256": cert.fingerprint(hashes.SHA256()).hex(),
@@ -176,7 +177,7 @@ def validate(
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"OK: {target.subject.rfc4514_string()} is valid for {purpose}")
+    click.echo(f"OK: {format_name(target.subject)} is valid for {purpose}")
     for element in summary["path"]:  # type: ignore[attr-defined]
         tag = " (trust anchor)" if element["trust_anchor"] else ""
         click.echo(f"  [{element['index']}] {element['subject']}{tag}")

@@ -44,6 +44,7 @@ from ..errors import (
     TimestampError,
     ValidationError,
 )
+from ..names import format_name
 from ..tsa import TimestampToken, check_token
 from ..validation import (
     Purpose,
@@ -379,14 +380,14 @@ def _verify_signer(
             policy=inputs.policy,
         )
         path, revocation = result.path, result.revocation
-        anchor = result.trust_anchor.subject.rfc4514_string()
+        anchor = format_name(result.trust_anchor.subject)
         checks.append(Check(CheckName.CERTIFICATE_PATH, Outcome.PASSED, f"anchor {anchor}"))
     except ValidationError as exc:
         checks.append(Check(CheckName.CERTIFICATE_PATH, Outcome.FAILED, str(exc)))
     return SignerReport(
         **base,
-        subject=certificate.subject.rfc4514_string(),
-        issuer=certificate.issuer.rfc4514_string(),
+        subject=format_name(certificate.subject),
+        issuer=format_name(certificate.issuer),
         serial=certificate.serial_number,
         timestamp=timestamp,
         validation_time=when,

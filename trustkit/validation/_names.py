@@ -13,6 +13,8 @@ import idna
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from ..names import format_name
+
 __all__ = [
     "NameConstraintState",
     "hostname_matches",
@@ -173,7 +175,7 @@ class NameConstraintState:
 
 def _show(name: x509.GeneralName) -> str:
     if isinstance(name, x509.DirectoryName):
-        return f"dirName:{name.value.rfc4514_string()}"
+        return f"dirName:{format_name(name.value)}"
     if isinstance(name, x509.DNSName):
         return f"dns:{name.value}"
     if isinstance(name, x509.RFC822Name):

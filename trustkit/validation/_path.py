@@ -12,6 +12,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from .._asn1 import decode_policy_mappings
 from ..errors import DecodeError, PathValidationError
+from ..names import format_name
 from ._model import ANY_POLICY, ValidationPolicy
 from ._names import NameConstraintState, constrained_names, names_equal
 from ._policytree import PolicyTree, PolicyTreeTooLarge
@@ -94,7 +95,7 @@ def process_path(
     anchor = path[-1]
 
     def fail(index: int, message: str) -> PathValidationError:
-        subject = path[index].subject.rfc4514_string() if index < len(path) else "?"
+        subject = format_name(path[index].subject) if index < len(path) else "?"
         return PathValidationError(
             f"certificate {index} ({subject}): {message}", path=path, index=index
         )
@@ -144,7 +145,7 @@ def process_path(
             if not names_equal(cert.issuer, working_issuer):
                 raise fail(
                     idx,
-                    f"issuer {cert.issuer.rfc4514_string()} is not the subject of the "
+                    f"issuer {format_name(cert.issuer)} is not the subject of the "
                     f"certificate above it (RFC 5280 6.1.3 a 4)",
                 )
 

@@ -12,6 +12,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from .._asn1 import certificate_encoding
 from ..errors import DecodeError, PathValidationError
+from ..names import format_name
 from ._crypto import public_key_of, serial_of
 from ._model import Purpose
 
@@ -36,7 +37,7 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
     """Raise :class:`PathValidationError` where ``path`` breaks the web PKI profile."""
 
     def fail(index: int, message: str) -> PathValidationError:
-        subject = path[index].subject.rfc4514_string()
+        subject = format_name(path[index].subject)
         return PathValidationError(
             f"certificate {index} ({subject}): {message} (web PKI profile for {purpose.value})",
             path=path,

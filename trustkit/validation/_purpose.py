@@ -8,6 +8,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ..errors import InvalidPurposeError
+from ..names import format_name
 from ._model import Purpose
 from ._names import hostname_matches
 from ._path import get_extension
@@ -51,7 +52,7 @@ def check_purpose(path: Sequence[x509.Certificate], purpose: Purpose, hostname: 
     ee = path[0]
 
     def fail(index: int, message: str) -> InvalidPurposeError:
-        subject = path[index].subject.rfc4514_string()
+        subject = format_name(path[index].subject)
         return InvalidPurposeError(
             f"certificate {index} ({subject}): {message} for purpose {purpose.value}",
             path=path,

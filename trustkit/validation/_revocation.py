@@ -15,6 +15,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import CRLEntryExtensionOID, ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import RevocationUnknownError, RevokedError
+from ..names import format_name
 from ._crypto import key_problem, public_key_of, serial_of, signature_problem, verify_signature
 from ._model import (
     EvidenceSource,
@@ -130,7 +131,7 @@ class RevocationChecker:
 
     def _check_one(self, path: Sequence[x509.Certificate], index: int) -> RevocationEvidence:
         cert, issuer, anchor = path[index], path[index + 1], path[-1]
-        subject = cert.subject.rfc4514_string()
+        subject = format_name(cert.subject)
         serial = serial_of(cert)
 
         def evidence(
@@ -202,7 +203,7 @@ class RevocationChecker:
             return evidence(
                 RevocationStatus.GOOD,
                 EvidenceSource.CRL,
-                f"not on CRL issued by {outcome.crl.issuer.rfc4514_string()}",
+                f"not on CRL issued by {format_name(outcome.crl.issuer)}",
                 this_update=outcome.crl.last_update_utc,
                 next_update=outcome.crl.next_update_utc,
             )
@@ -507,7 +508,7 @@ class RevocationChecker:
             return None
         if crl.next_update_utc is not None and crl.next_update_utc < self.at:
             notes.append(
-                f"CRL from {crl.issuer.rfc4514_string()} is stale: nextUpdate "
+                f"CRL from {format_name(crl.issuer)} is stale: nextUpdate "
                 f"{crl.next_update_utc.isoformat()} has passed"
             )
             return None
@@ -664,8 +665,8 @@ class RevocationChecker:
                 return None
             return f"CRL signer's path is not valid: {why}"
         if not seen_issuer:
-            return f"no certificate for CRL issuer {crl.issuer.rfc4514_string()}"
-        return f"signature of the CRL from {crl.issuer.rfc4514_string()} does not verify"
+            return f"no certificate for CRL issuer {format_name(crl.issuer)}"
+        return f"signature of the CRL from {format_name(crl.issuer)} does not verify"
 
 
 class _Unusable(Exception):

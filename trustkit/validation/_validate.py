@@ -20,6 +20,7 @@ from ..errors import (
     TrustkitError,
     ValidationError,
 )
+from ..names import format_name
 from ._crypto import key_problem, public_key_of, signature_problem, verify_signature
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
@@ -174,7 +175,7 @@ class _Builder:
         if not candidates:
             self.last_failure = (
                 len(path) - 1,
-                f"no issuer found named {current.issuer.rfc4514_string()}",
+                f"no issuer found named {format_name(current.issuer)}",
             )
         for candidate in candidates:
             self.spend()
@@ -191,7 +192,7 @@ class _Builder:
                 self.last_failure = (
                     len(path) - 1,
                     f"signature does not verify with the key of candidate issuer "
-                    f"{candidate.subject.rfc4514_string()}",
+                    f"{format_name(candidate.subject)}",
                 )
                 continue
             if candidate in self.anchor_set:
@@ -387,7 +388,7 @@ def _check_path(
     algorithms = policy.algorithms
 
     def disallowed(index: int, message: str) -> DisallowedAlgorithmError:
-        subject = path[index].subject.rfc4514_string()
+        subject = format_name(path[index].subject)
         return DisallowedAlgorithmError(
             f"certificate {index} ({subject}): {message} (algorithm policy)",
             path=path,
@@ -428,7 +429,7 @@ def _check_path(
             ) from None
         if not encoding.signature_algorithms_match:
             raise PathValidationError(
-                f"certificate {index} ({path[index].subject.rfc4514_string()}): "
+                f"certificate {index} ({format_name(path[index].subject)}): "
                 "signatureAlgorithm differs from the TBSCertificate signature field "
                 "(RFC 5280 4.1.1.2)",
                 path=path,
