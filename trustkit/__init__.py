@@ -3,8 +3,9 @@
 The happy path::
 
     from trustkit import CertificateAuthority
-    ca = CertificateAuthority.create_root("CN=Example Root CA,O=Example,C=EX", directory="ca")
-    cert = ca.issue(csr, profile="tls-server")
+    ca = CertificateAuthority.create_root("CN=Example Root CA,O=Example,C=EX", "ca",
+                                          passphrase=b"...")
+    issued = ca.issue(csr, "tls-server")
 
 Names are imported lazily, so ``import trustkit`` stays cheap for a CLI that
 only needs one corner of the library.

@@ -32,7 +32,7 @@ from .clock import Clock, SystemClock, utc
 from .config import CA_CERT_FILE, CHAIN_FILE, CONFIG_FILE, DEFAULT_KEY_FILE, CAConfig, slugify
 from .csr import create_csr, requested_sans
 from .encoding import load_certificate, load_certificates, pem_encode
-from .errors import ConfigError, PassphraseError, ProfileError
+from .errors import ConfigError, PassphraseError, ProfileError, RevocationError
 from .keys import (
     DEFAULT_CA_KEY_TYPE,
     KeyType,
@@ -626,7 +626,7 @@ class CertificateAuthority:
     ) -> CertificateRecord:
         """Revoke a certificate this CA issued (RFC 5280 5.3.1 reason codes)."""
         if reason == x509.ReasonFlags.remove_from_crl:
-            raise ValueError("reason removeFromCRL is only for delta CRLs (RFC 5280 5.3.1)")
+            raise RevocationError("reason removeFromCRL is only for delta CRLs (RFC 5280 5.3.1)")
         return self.store.revoke(
             self.id,
             serial,

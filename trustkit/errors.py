@@ -76,6 +76,12 @@ class TrustkitError(Exception):
     """The root of every error trustkit raises on purpose."""
 
 
+def _hex(serial: int) -> str:
+    # As OpenSSL prints serials (and trustkit.encoding.format_serial): even-length hex.
+    text = f"{serial:X}"
+    return text if len(text) % 2 == 0 else "0" + text
+
+
 class InputError(TrustkitError, ValueError):
     """Input from outside the library is unusable."""
 
@@ -140,7 +146,7 @@ class DuplicateSerialError(StoreError):
 
     def __init__(self, serial: int) -> None:
         self.serial = serial
-        super().__init__(f"serial {serial:X} is already used by this issuer")
+        super().__init__(f"serial {_hex(serial)} is already used by this issuer")
 
 
 class NotFoundError(StoreError):
@@ -148,7 +154,7 @@ class NotFoundError(StoreError):
 
     def __init__(self, serial: int) -> None:
         self.serial = serial
-        super().__init__(f"serial {serial:X}: no such certificate issued by this CA")
+        super().__init__(f"serial {_hex(serial)}: no such certificate issued by this CA")
 
 
 class RevocationError(TrustkitError):
@@ -161,7 +167,7 @@ class AlreadyRevokedError(RevocationError):
     def __init__(self, serial: int, revocation_time: datetime) -> None:
         self.serial = serial
         self.revocation_time = revocation_time
-        super().__init__(f"serial {serial:X}: already revoked at {revocation_time.isoformat()}")
+        super().__init__(f"serial {_hex(serial)}: already revoked at {revocation_time.isoformat()}")
 
 
 class ValidationError(TrustkitError):

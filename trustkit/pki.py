@@ -400,5 +400,5 @@ def _apply_certificate(
         record = ca.get(certificate.serial_number)
         if record.status is CertStatus.VALID:
             ca.revoke(certificate.serial_number, spec.revoke)
-            added.append(f"revoked {spec.name} ({spec.revoke.name})")
+            added.append(f"revoked {spec.name} ({spec.revoke.value})")
     return cert_path

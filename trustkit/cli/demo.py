@@ -54,7 +54,9 @@ def demo(directory: Path) -> None:
         echo(f"  valid:     {'yes' if report.valid else 'NO'}")
     echo("")
     echo("Next, try:")
-    echo(f"  trustkit serve --ca {out}                  # OCSP, CRLs, CA certificates, TSA")
+    secret_option = "" if given else f" --passphrase-file {result.passphrase_file}"
+    echo(f"  trustkit serve --ca {out} --tsa {out}/tsa{secret_option}")
+    echo("      # OCSP, CRLs and CA certificates of every CA, and the TSA, on 127.0.0.1:8080")
     echo(f"  trustkit list --ca {out}/citizen-ca")
     echo(
         f"  trustkit verify {result.document} --signature {result.signature} "
