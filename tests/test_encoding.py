@@ -1,0 +1,57 @@
+"""trustkit.encoding: PEM splitting on hostile input (regressions from tests/fuzz/)."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from trustkit.encoding import PemBlock, pem_encode, read_blocks
+from trustkit.errors import DecodeError
+
+HANG_GUARD_SECONDS = 60
+"""Far above what the inputs below need (milliseconds); a hang fails instead of blocking CI."""
+
+
+@pytest.fixture
+def hang_guard() -> Iterator[None]:
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {HANG_GUARD_SECONDS} s: quadratic or worse")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(HANG_GUARD_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_run_of_unmatched_begin_lines(hang_guard: None) -> None:
+    """Each BEGIN used to scan to the end of the input for its END: 288 KB took 74 s."""
+    flood = b"-----BEGIN CERTIFICATE-----\n" * 40_000  # 1.1 MB
+    with pytest.raises(DecodeError, match="without a matching END"):
+        read_blocks(flood)
+    # The twin: a real block after the flood is still found.
+    block = pem_encode("CERTIFICATE", b"\x30\x03\x02\x01\x07")
+    assert read_blocks(flood + block) == [PemBlock("CERTIFICATE", b"\x30\x03\x02\x01\x07")]
+
+
+def test_begin_lines_between_long_bodies(hang_guard: None) -> None:
+    body = b"A" * 64 + b"\n"
+    data = (b"-----BEGIN X509 CRL-----\n" + body * 100) * 500  # 3 MB, no END anywhere
+    with pytest.raises(DecodeError, match="without a matching END"):
+        read_blocks(data)
+
+
+def test_headers_and_crlf_still_read() -> None:
+    der = b"\x30\x03\x02\x01\x07"
+    text = pem_encode("X509 CRL", der).replace(b"\n", b"\r\n")
+    with_headers = text.replace(b"-----\r\n", b"-----\r\nProc-Type: 4,ENCRYPTED\r\n\r\n", 1)
+    assert read_blocks(b"text before\n" + with_headers) == [PemBlock("X509 CRL", der)]
+    # A body holding another block's boundary is not one block (RFC 7468 2).
+    nested = pem_encode("A", der).replace(b"-----\n", b"-----\n" + pem_encode("B", der), 1)
+    assert read_blocks(nested) == [PemBlock("B", der)]
+    with pytest.raises(DecodeError, match="bad base64"):
+        read_blocks(pem_encode("CERTIFICATE", der).replace(b"MAMC", b"M*MC"))
