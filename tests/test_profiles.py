@@ -127,6 +127,12 @@ def test_bad_profile_in_config_names_the_file() -> None:
         ({"ca": {"name": "x"}, "urls": {"base": "ftp://x"}}, "http"),
         ({"ca": {"name": "x"}, "crl": {"next_update_hours": -1}}, "positive"),
         ({"ca": {"name": "x"}, "crl": {"shards": "many"}}, "whole number"),
+        # Found while fuzzing trustkit.toml (docs/fuzzing.md): these raised TypeError, OverflowError
+        # and ValueError instead of ConfigError (docs/fuzzing.md).
+        ({"ca": {"name": "x"}, "urls": {"ocsp": 5}}, "http"),
+        ({"ca": {"name": "x"}, "crl": {"next_update_hours": float("inf")}}, "positive"),
+        ({"ca": {"name": "x"}, "crl": {"next_update_hours": 1e300}}, "at most"),
+        ({"ca": {"name": "x"}, "crl": {"next_update_hours": float("nan")}}, "positive"),
     ],
 )
 def test_bad_config(data: dict[str, object], message: str) -> None:

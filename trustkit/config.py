@@ -70,6 +70,8 @@ DEFAULT_CRL_NEXT_UPDATE = timedelta(hours=24)
 """How long a CRL stays current when the configuration does not say."""
 
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_MAX_CRL_NEXT_UPDATE_HOURS = 24 * 366 * 100
+"""A century: longer is a typo, and would push nextUpdate past what a date can hold."""
 
 
 def slugify(text: str) -> str:
@@ -117,7 +119,9 @@ class CAConfig:
             ("urls.ocsp", self.ocsp_url),
             ("urls.ca_issuers", self.ca_issuers_url),
         ):
-            if url is not None and not re.match(r"https?://[^/\s]+", url):
+            if url is not None and (
+                not isinstance(url, str) or not re.match(r"https?://[^/\s]+", url)
+            ):
                 raise ConfigError(f"{label} {url!r}: must be an http:// or https:// URL")
 
     @property
@@ -226,8 +230,12 @@ class CAConfig:
             if not isinstance(table, Mapping):
                 raise ConfigError(f"{source}: [{label}] must be a table")
         hours = crl.get("next_update_hours", DEFAULT_CRL_NEXT_UPDATE.total_seconds() / 3600)
-        if not isinstance(hours, int | float) or hours <= 0:
-            raise ConfigError(f"{source}: crl.next_update_hours must be a positive number")
+        # "not 0 < hours" also refuses NaN; the bound keeps timedelta and nextUpdate finite.
+        if not isinstance(hours, int | float) or not 0 < hours <= _MAX_CRL_NEXT_UPDATE_HOURS:
+            raise ConfigError(
+                f"{source}: crl.next_update_hours must be a positive number of hours, "
+                f"at most {_MAX_CRL_NEXT_UPDATE_HOURS} (a century)"
+            )
         shards = crl.get("shards", 0)
         if not isinstance(shards, int) or isinstance(shards, bool) or shards < 0:
             raise ConfigError(f"{source}: crl.shards must be a whole number, 0 or more")
