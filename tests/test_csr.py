@@ -316,3 +316,16 @@ def test_fuzz_raw_csr_accessors(edits: list[tuple[int, int]]) -> None:
         verify_proof_of_possession(raw)
     except TrustkitError:
         pass
+
+
+def test_duplicate_requested_extension_is_csr_error() -> None:
+    """Found by tests/fuzz/fuzz_csr.py: cryptography's DuplicateExtension is no ValueError."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(parse_name("CN=Alice"))
+    for arc in (1, 2):  # 1.2.3.4.1 and 1.2.3.4.2, DER 06 04 2a 03 04 0N
+        oid = x509.ObjectIdentifier(f"1.2.3.4.{arc}")
+        builder = builder.add_extension(x509.UnrecognizedExtension(oid, b"\x05\x00"), False)
+    der = _der(builder.sign(generate_key(KeyType.EC_P256), hashes.SHA256()))
+    assert len(requested_extensions(load_csr(der))) == 2  # the twin: two different extensions
+    duplicated = der.replace(bytes.fromhex("06042a030402"), bytes.fromhex("06042a030401"))
+    with pytest.raises(CSRError, match="extensionRequest: cannot be decoded"):
+        load_csr(duplicated)
