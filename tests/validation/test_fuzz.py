@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustkit.cli.validate import parse_ocsp_response
 from trustkit.encoding import load_certificate
-from trustkit.errors import TrustkitError
+from trustkit.errors import RevocationUnknownError, TrustkitError
 from trustkit.validation import RevocationMode, ValidationPolicy, validate
 
 from .conftest import AT, issue, leaf, make_crl
@@ -131,9 +132,6 @@ def test_fuzz_templates_are_valid() -> None:
 
 
 def _ocsp_der() -> bytes:
-    from datetime import timedelta
-
-    from cryptography.hazmat.primitives import hashes
     from cryptography.x509 import ocsp
 
     response = (
@@ -191,3 +189,67 @@ def test_unmutated_ocsp_response_is_used() -> None:
         policy=ValidationPolicy(revocation=RevocationMode.HARD_FAIL),
     )
     assert result.revocation[0].source.value == "ocsp"
+
+
+# --- regressions found by tests/fuzz/ (docs/fuzzing.md) -------------------------------
+
+_FIRST, _SECOND = bytes.fromhex("06042a030401"), bytes.fromhex("06042a030402")  # 1.2.3.4.{1,2}
+_ENTRY_FIRST, _ENTRY_SECOND = bytes.fromhex("06042a030501"), bytes.fromhex("06042a030502")
+
+
+def _twin_extensions(arc: str) -> list[x509.UnrecognizedExtension]:
+    return [
+        x509.UnrecognizedExtension(x509.ObjectIdentifier(f"{arc}.{i}"), b"\x05\x00") for i in (1, 2)
+    ]
+
+
+def _duplicated(der: bytes, first: bytes, second: bytes) -> bytes:
+    """``der`` with the second of two extensions renamed as the first: a duplicate,
+    which RFC 5280 4.2 and 5.2 forbid and cryptography reports as DuplicateExtension,
+    an exception that is not a ValueError."""
+    assert der.count(second) == 1
+    return der.replace(second, first)
+
+
+def test_duplicate_certificate_extension_is_a_validation_error() -> None:
+    twin = leaf(INTER, extra=[(ext, False) for ext in _twin_extensions("1.2.3.4")])
+    validate(twin.cert, trust_anchors=[ROOT.cert], intermediates=[INTER.cert], at=AT)
+    bad = x509.load_der_x509_certificate(_duplicated(twin.cert.public_bytes(DER), _FIRST, _SECOND))
+    with pytest.raises(TrustkitError):  # was DuplicateExtension, out of path building
+        validate(bad, trust_anchors=[ROOT.cert], intermediates=[INTER.cert], at=AT)
+
+
+def test_duplicate_crl_extensions_make_the_crl_unusable() -> None:
+    entry = (
+        x509.RevokedCertificateBuilder().serial_number(1).revocation_date(AT - timedelta(days=9))
+    )
+    for ext in _twin_extensions("1.2.3.5"):
+        entry = entry.add_extension(ext, critical=False)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(INTER.cert.subject)
+        .last_update(AT - timedelta(days=1))
+        .next_update(AT + timedelta(days=1))
+        .add_extension(x509.CRLNumber(7), critical=False)
+        .add_revoked_certificate(entry.build())
+    )
+    for ext in _twin_extensions("1.2.3.4"):
+        builder = builder.add_extension(ext, critical=False)
+    der = builder.sign(INTER.key, hashes.SHA256()).public_bytes(DER)
+    hard = ValidationPolicy(revocation=RevocationMode.HARD_FAIL)
+
+    def check(crl_der: bytes) -> None:
+        crls = [make_crl(ROOT), x509.load_der_x509_crl(crl_der)]
+        validate(
+            LEAF.cert,
+            trust_anchors=[ROOT.cert],
+            intermediates=[INTER.cert],
+            at=AT,
+            crls=crls,
+            policy=hard,
+        )
+
+    check(der)  # the twin: two different extensions, in the CRL and in its entry, are fine
+    for first, second in ((_FIRST, _SECOND), (_ENTRY_FIRST, _ENTRY_SECOND)):
+        with pytest.raises(RevocationUnknownError):
+            check(_duplicated(der, first, second))

@@ -56,7 +56,7 @@ def get_extension(cert: x509.Certificate, ext_type: type[E]) -> x509.Extension[E
         return cert.extensions.get_extension_for_class(ext_type)
     except x509.ExtensionNotFound:
         return None
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:  # RFC 5280 4.2: one of each
         raise MalformedCertificate(f"extensions cannot be parsed ({exc})") from exc
 
 
@@ -272,7 +272,7 @@ def _policy_mappings(
         ext = cert.extensions.get_extension_for_oid(ExtensionOID.POLICY_MAPPINGS)
     except x509.ExtensionNotFound:
         return None
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:  # RFC 5280 4.2: one of each
         raise MalformedCertificate(f"extensions cannot be parsed ({exc})") from exc
     value = ext.value
     if not isinstance(value, x509.UnrecognizedExtension):
@@ -292,7 +292,7 @@ def _check_critical(
 ) -> None:
     try:
         extensions = list(cert.extensions)
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:
         raise fail(idx, f"extensions cannot be parsed ({exc})") from None
     for ext in extensions:
         if ext.critical and ext.oid not in KNOWN_EXTENSIONS:

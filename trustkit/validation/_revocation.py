@@ -438,7 +438,7 @@ class RevocationChecker:
         try:
             crl_extensions = list(crl.extensions)
             idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
-        except ValueError:
+        except (ValueError, x509.DuplicateExtension):  # RFC 5280 5.2: one of each
             notes.append("a CRL's extensions cannot be parsed")
             return None
         idp = idp_ext.value if idp_ext is not None else None
@@ -564,7 +564,7 @@ class RevocationChecker:
         for entry in entries:
             try:
                 exts = list(entry.extensions)
-            except ValueError as exc:
+            except (ValueError, x509.DuplicateExtension) as exc:
                 notes.append("a CRL entry's extensions cannot be parsed")
                 raise _Unusable from exc
             for ext in exts:
@@ -676,7 +676,7 @@ class _Unusable(Exception):
 def _entry_reason(entry: x509.RevokedCertificate) -> x509.ReasonFlags | None:
     try:
         ext = entry.extensions.get_extension_for_class(x509.CRLReason)
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
         return None
     return ext.value.reason
 
@@ -703,5 +703,5 @@ def _safe_crl_ext(
 ) -> x509.Extension[E] | None:
     try:
         return crl.extensions.get_extension_for_class(ext_type)
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
         return None
