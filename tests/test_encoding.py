@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
-from trustkit.encoding import PemBlock, pem_encode, read_blocks
+from trustkit.encoding import PemBlock, load_crl, pem_encode, read_blocks
 from trustkit.errors import DecodeError
 
 HANG_GUARD_SECONDS = 60
@@ -55,3 +61,22 @@ def test_headers_and_crlf_still_read() -> None:
     assert read_blocks(nested) == [PemBlock("B", der)]
     with pytest.raises(DecodeError, match="bad base64"):
         read_blocks(pem_encode("CERTIFICATE", der).replace(b"MAMC", b"M*MC"))
+
+
+def test_crl_of_unknown_version_is_decode_error() -> None:
+    """Found by tests/fuzz/fuzz_crl.py: cryptography's InvalidVersion is not a ValueError."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CRL Issuer")])
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    der = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer)
+        .last_update(at)
+        .next_update(at + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+        .public_bytes(Encoding.DER)
+    )
+    assert load_crl(der).issuer == issuer  # the twin, version v2
+    at_version = der.index(b"\x02\x01\x01") + 2  # the first INTEGER of tbsCertList
+    with pytest.raises(DecodeError, match=r"not a valid X\.509 CRL"):
+        load_crl(der[:at_version] + b"\x11" + der[at_version + 1 :])

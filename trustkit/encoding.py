@@ -116,7 +116,7 @@ def load_crl(data: bytes, *, what: str = "CRL") -> x509.CertificateRevocationLis
     der = _blocks_of(data, ("X509 CRL",), what)[0]
     try:
         return x509.load_der_x509_crl(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise DecodeError(f"{what}: not a valid X.509 CRL ({exc})") from exc
 
 

@@ -273,3 +273,22 @@ def test_fetch_size_limit_and_scheme(pki: Pki, http_base: str) -> None:
     assert HttpFetcher(timeout=1.0).fetch_crl(f"{http_base}/missing.crl") is None
     _Handler.routes = {"/ok.crl": make_crl(pki.root).public_bytes(serialization.Encoding.DER)}
     assert HttpFetcher().fetch_crl(f"{http_base}/ok.crl") is not None
+
+
+def test_fetched_objects_of_unknown_version_are_skipped(pki: Pki, http_base: str) -> None:
+    """Found by tests/fuzz/fuzz_crl.py: cryptography's InvalidVersion is not a ValueError."""
+    crl = make_crl(pki.root).public_bytes(serialization.Encoding.DER)
+    cert = pki.inter.cert.public_bytes(serialization.Encoding.DER)
+    at_crl = crl.index(b"\x02\x01\x01") + 2  # the first INTEGER of tbsCertList: v2 (1)
+    at_cert = cert.index(b"\xa0\x03\x02\x01\x02") + 4  # [0] EXPLICIT version: v3 (2)
+    _Handler.routes = {
+        "/ok.crl": crl,
+        "/v18.crl": crl[:at_crl] + b"\x11" + crl[at_crl + 1 :],
+        "/ok.der": cert,
+        "/v6.der": cert[:at_cert] + b"\x05" + cert[at_cert + 1 :],
+    }
+    fetcher = HttpFetcher()
+    assert fetcher.fetch_crl(f"{http_base}/ok.crl") is not None
+    assert fetcher.fetch_crl(f"{http_base}/v18.crl") is None
+    assert fetcher.fetch_certificates(f"{http_base}/ok.der") == [pki.inter.cert]
+    assert fetcher.fetch_certificates(f"{http_base}/v6.der") == []

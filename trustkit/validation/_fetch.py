@@ -73,7 +73,7 @@ class HttpFetcher:
             if data.startswith(b"-----"):
                 return x509.load_pem_x509_crl(data)
             return x509.load_der_x509_crl(data)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
             return None
 
     def fetch_ocsp(
@@ -106,6 +106,6 @@ class HttpFetcher:
         ):
             try:
                 return list(loader(data))
-            except ValueError:
+            except (ValueError, x509.InvalidVersion):
                 continue
         return []
