@@ -340,13 +340,17 @@ def parse_ocsp_request(der: bytes) -> OCSPRequestInfo:
         cert_ids = []
         for item in tbs["request_list"]:
             cert_id = item["req_cert"]
+            received = bytes(cert_id.dump())
+            if bytes(cert_id.copy().dump(force=True)) != received:
+                # Echoed into the response, so it must be DER (RFC 6960 4.1.1, X.690 10).
+                raise DecodeError("OCSP request: a CertID is not DER-encoded")
             cert_ids.append(
                 OCSPCertID(
                     hash_algorithm=cert_id["hash_algorithm"]["algorithm"].dotted,
                     issuer_name_hash=bytes(cert_id["issuer_name_hash"].native),
                     issuer_key_hash=bytes(cert_id["issuer_key_hash"].native),
                     serial=int(cert_id["serial_number"].native),
-                    der=bytes(cert_id.dump()),
+                    der=received,
                 )
             )
         nonce: bytes | None = None
@@ -483,6 +487,7 @@ def ocsp_successful_response(
 # ``sha256_ecdsa``, ``ed25519``.
 
 import datetime as _dt  # noqa: E402
+import functools as _functools  # noqa: E402
 import hashlib as _hashlib  # noqa: E402
 from typing import Any as _Any  # noqa: E402
 
@@ -711,22 +716,17 @@ def parse_signed_data(der: bytes, *, what: str = "CMS signature") -> ParsedSigne
     return result
 
 
-def encode_signed_attributes(
-    *,
-    content_type: str,
-    message_digest: bytes,
-    signing_time: _dt.datetime | None,
-    cert_hash_algorithm: str,
-    cert_hash: bytes,
-    issuer: bytes,
-    serial: int,
-) -> bytes:
-    """DER of the signed attributes, as the SET OF that is signed (RFC 5652 5.4).
+def _time(value: _dt.datetime) -> _cms.Time:
+    # RFC 5652 11.3: UTCTime from 1950 to 2049, GeneralizedTime otherwise.
+    if 1950 <= value.year < 2050:
+        return _cms.Time({"utc_time": value})
+    return _cms.Time({"generalized_time": value})
 
-    content-type, message-digest, signing-time (unless ``None``) and ESS
-    signing-certificate-v2 (RFC 5035 3) naming the signer's certificate by
-    its hash and by issuer and serial. asn1crypto sorts the SET OF as DER asks.
-    """
+
+def _signing_certificate_attribute(
+    cert_hash_algorithm: str, cert_hash: bytes, issuer: bytes, serial: int
+) -> _cms.CMSAttribute:
+    """The ESS signing-certificate-v2 attribute (RFC 5035 3) naming one certificate."""
     # Built bottom up, each level dumped and loaded again: asn1crypto re-encodes
     # nested values it constructed itself on every parent dump, which made this
     # ten times slower than the signature it precedes.
@@ -745,24 +745,37 @@ def encode_signed_attributes(
         cert_id["hash_algorithm"] = {"algorithm": cert_hash_algorithm}
     ids = _tsp.ESSCertIDv2s([_tsp.ESSCertIDv2.load(_tsp.ESSCertIDv2(cert_id).dump())]).dump()
     signing_certificate = _tsp.SigningCertificateV2({"certs": _tsp.ESSCertIDv2s.load(ids)}).dump()
+    return _cms.CMSAttribute(
+        {
+            "type": "signing_certificate_v2",
+            "values": [_tsp.SigningCertificateV2.load(signing_certificate)],
+        }
+    )
+
+
+def encode_signed_attributes(
+    *,
+    content_type: str,
+    message_digest: bytes,
+    signing_time: _dt.datetime | None,
+    cert_hash_algorithm: str,
+    cert_hash: bytes,
+    issuer: bytes,
+    serial: int,
+) -> bytes:
+    """DER of the signed attributes, as the SET OF that is signed (RFC 5652 5.4).
+
+    content-type, message-digest, signing-time (unless ``None``) and ESS
+    signing-certificate-v2 (RFC 5035 3) naming the signer's certificate by
+    its hash and by issuer and serial. asn1crypto sorts the SET OF as DER asks.
+    """
     attrs = [
         _cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
         _cms.CMSAttribute({"type": "message_digest", "values": [message_digest]}),
-        _cms.CMSAttribute(
-            {
-                "type": "signing_certificate_v2",
-                "values": [_tsp.SigningCertificateV2.load(signing_certificate)],
-            }
-        ),
+        _signing_certificate_attribute(cert_hash_algorithm, cert_hash, issuer, serial),
     ]
     if signing_time is not None:
-        # RFC 5652 11.3: UTCTime from 1950 to 2049, GeneralizedTime otherwise.
-        time = (
-            _cms.Time({"utc_time": signing_time})
-            if 1950 <= signing_time.year < 2050
-            else _cms.Time({"general_time": signing_time})
-        )
-        attrs.append(_cms.CMSAttribute({"type": "signing_time", "values": [time]}))
+        attrs.append(_cms.CMSAttribute({"type": "signing_time", "values": [_time(signing_time)]}))
     # asn1crypto sorts the SET OF as DER asks (X.690 11.6).
     loaded = [_cms.CMSAttribute.load(attr.dump()) for attr in attrs]
     return bytes(_cms.CMSAttributes(loaded).dump())
@@ -914,6 +927,190 @@ def add_unsigned_attribute(der: bytes, index: int, attr_type: str, value: bytes)
         raise
     except _CMS_ERRORS as exc:
         raise DecodeError(f"CMS signature: malformed SignedData (RFC 5652 5): {exc}") from exc
+
+
+# CMS signing templates. What one signer repeats in every signature (digest algorithm,
+# certificates, sid, signature algorithm, the ESS attribute) is encoded once, by
+# asn1crypto above; each signature then only frames its variable parts (message digest,
+# signing time, signature value, content) in DER headers. tests/cms/test_template.py
+# checks the result byte for byte against asn1crypto's encoding of the same values.
+
+_SEQUENCE = 0x30
+_SET = 0x31
+_OCTET_STRING = 0x04
+_UTC_TIME = 0x17
+_GENERALIZED_TIME = 0x18
+_CONTEXT_0 = 0xA0  # [0], constructed
+_OID_SIGNED_DATA = bytes(_cms.ContentType("signed_data").dump())
+_OID_MESSAGE_DIGEST = bytes(_cms.CMSAttributeType("message_digest").dump())
+_OID_SIGNING_TIME = bytes(_cms.CMSAttributeType("signing_time").dump())
+
+
+def _der_header(tag: int, length: int) -> bytes:
+    """Identifier and definite-length octets (X.690 8.1.3; the shortest form, DER 10.1)."""
+    if length < 0x80:
+        return bytes((tag, length))
+    size = (length.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big")
+
+
+def _der_tlv(tag: int, content: bytes) -> bytes:
+    return _der_header(tag, len(content)) + content
+
+
+@dataclass(frozen=True)
+class SignerTemplate:
+    """The DER one signer repeats in every SignedData it makes (RFC 5652 5.1, 5.3)."""
+
+    digest_algorithms: bytes
+    """SignedData digestAlgorithms: the SET OF with the signer's digest algorithm."""
+    certificates: bytes
+    """SignedData certificates: the [0] IMPLICIT CertificateSet, sorted as DER asks."""
+    signer_info_head: bytes
+    """The SignerInfo's version, sid (issuer and serial) and digestAlgorithm."""
+    signature_algorithm: bytes
+    """The SignerInfo's signatureAlgorithm."""
+    signing_certificate: bytes
+    """The ESS signing-certificate-v2 Attribute naming the signer (RFC 5035 3)."""
+
+
+def signer_template(
+    *,
+    issuer: bytes,
+    serial: int,
+    digest_algorithm: str,
+    certificates: Sequence[bytes],
+    signature_algorithm: str,
+    pss_hash: str | None,
+    cert_hash: bytes,
+) -> SignerTemplate:
+    """Encode, once, what :func:`signed_data_from_template` repeats for a signer.
+
+    ``cert_hash`` is the ``digest_algorithm`` hash of the signer certificate's DER.
+    """
+    info = _cms.SignerInfo.load(
+        encode_signer_info(
+            issuer=issuer,
+            serial=serial,
+            digest_algorithm=digest_algorithm,
+            signed_attrs=encode_signed_attributes(
+                content_type=ID_DATA,
+                message_digest=cert_hash,
+                signing_time=None,
+                cert_hash_algorithm=digest_algorithm,
+                cert_hash=cert_hash,
+                issuer=issuer,
+                serial=serial,
+            ),
+            signature_algorithm=signature_algorithm,
+            pss_hash=pss_hash,
+            signature=b"\x00",
+        )
+    )
+    attribute = _signing_certificate_attribute(digest_algorithm, cert_hash, issuer, serial)
+    return SignerTemplate(
+        digest_algorithms=bytes(_digest_algorithms([digest_algorithm]).dump()),
+        certificates=bytes(
+            _cms.SignedData({"certificates": _certificate_set(certificates)})["certificates"].dump()
+        ),
+        signer_info_head=bytes(
+            info["version"].dump() + info["sid"].dump() + info["digest_algorithm"].dump()
+        ),
+        signature_algorithm=bytes(info["signature_algorithm"].dump()),
+        signing_certificate=bytes(attribute.dump()),
+    )
+
+
+@_functools.lru_cache(maxsize=32)
+def _content_type_attribute(content_type: str) -> bytes:
+    return bytes(_cms.CMSAttribute({"type": "content_type", "values": [content_type]}).dump())
+
+
+@_functools.lru_cache(maxsize=32)
+def _content_type_oid(content_type: str) -> bytes:
+    return bytes(_cms.ContentType(content_type).dump())
+
+
+def _signing_time_attribute(value: _dt.datetime) -> bytes:
+    value = value.astimezone(_dt.UTC)
+    if value.microsecond:
+        raise ValueError("signing_time: DER times here carry whole seconds")
+    # RFC 5652 11.3: UTCTime from 1950 to 2049, GeneralizedTime otherwise (X.690 11.7, 11.8).
+    if 1950 <= value.year < 2050:
+        time = _der_tlv(_UTC_TIME, value.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    else:
+        time = _der_tlv(_GENERALIZED_TIME, f"{value.year:04d}{value:%m%d%H%M%S}Z".encode("ascii"))
+    return _der_tlv(_SEQUENCE, _OID_SIGNING_TIME + _der_tlv(_SET, time))
+
+
+def signed_attributes_from_template(
+    template: SignerTemplate,
+    *,
+    content_type: str,
+    message_digest: bytes,
+    signing_time: _dt.datetime | None,
+) -> bytes:
+    """The signed attributes that :func:`encode_signed_attributes` makes, as the SET OF
+    that is signed (RFC 5652 5.4), from the template's ESS attribute."""
+    attrs = [
+        _content_type_attribute(content_type),
+        _der_tlv(
+            _SEQUENCE, _OID_MESSAGE_DIGEST + _der_tlv(_SET, _der_tlv(_OCTET_STRING, message_digest))
+        ),
+        template.signing_certificate,
+    ]
+    if signing_time is not None:
+        attrs.append(_signing_time_attribute(signing_time))
+    # X.690 11.6: the encodings of a SET OF in ascending order.
+    return _der_tlv(_SET, b"".join(sorted(attrs)))
+
+
+def signed_data_from_template(
+    template: SignerTemplate,
+    *,
+    content_type: str,
+    content: bytes | None,
+    signed_attrs: bytes,
+    signature: bytes,
+) -> bytes:
+    """The ContentInfo that :func:`encode_signed_data` makes for one SignerInfo built from
+    ``template``, ``signed_attrs`` (the SET OF) and ``signature`` (RFC 5652 5.1, 5.3)."""
+    # The SignerInfo carries the attributes under [0] IMPLICIT rather than SET (5.3).
+    signer_info = _der_tlv(
+        _SEQUENCE,
+        template.signer_info_head
+        + bytes((_CONTEXT_0,))
+        + signed_attrs[1:]
+        + template.signature_algorithm
+        + _der_tlv(_OCTET_STRING, signature),
+    )
+    signer_infos = _der_tlv(_SET, signer_info)
+    # RFC 5652 5.1: version 3 when eContentType is not id-data, else 1.
+    version = b"\x02\x01\x01" if content_type == ID_DATA else b"\x02\x01\x03"
+    oid = _content_type_oid(content_type)
+    # The content may be large: headers are computed from lengths and joined once.
+    encap_parts = [oid]
+    if content is not None:
+        octets = _der_header(_OCTET_STRING, len(content))
+        encap_parts += [_der_header(_CONTEXT_0, len(octets) + len(content)), octets, content]
+    encap_length = sum(len(part) for part in encap_parts)
+    head = [version, template.digest_algorithms, _der_header(_SEQUENCE, encap_length)]
+    tail = [template.certificates, signer_infos]
+    signed_length = sum(len(p) for p in head) + encap_length + sum(len(p) for p in tail)
+    signed_header = _der_header(_SEQUENCE, signed_length)
+    explicit = _der_header(_CONTEXT_0, len(signed_header) + signed_length)
+    total = len(_OID_SIGNED_DATA) + len(explicit) + len(signed_header) + signed_length
+    return b"".join(
+        [
+            _der_header(_SEQUENCE, total),
+            _OID_SIGNED_DATA,
+            explicit,
+            signed_header,
+            *head,
+            *encap_parts,
+            *tail,
+        ]
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ classes) signs exactly like a software key; no key bytes are read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
@@ -20,18 +21,68 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from .._asn1 import EssCertId, ParsedSignerInfo, encode_signed_attributes, encode_signer_info
+from .._asn1 import (
+    EssCertId,
+    ParsedSignerInfo,
+    SignerTemplate,
+    encode_signed_attributes,
+    encode_signer_info,
+    signed_attributes_from_template,
+    signed_data_from_template,
+    signer_template,
+)
 from ..errors import SignatureError
 from ._algorithms import DigestAlgorithm, RSAPadding, crypto_hash
 
 __all__ = [
+    "PreparedSigner",
     "check_attributes",
     "check_signature",
     "check_signing_certificate",
     "find_signer_certificate",
     "load_embedded_certificates",
     "make_signer_info",
+    "prepare_signer",
 ]
+
+
+_Sign = Callable[[bytes], bytes]
+
+
+def _check_key(
+    key: PrivateKeyTypes, certificate: x509.Certificate, digest: DigestAlgorithm
+) -> None:
+    if key.public_key() != certificate.public_key():
+        raise SignatureError("signer: the private key does not match the certificate's public key")
+    if isinstance(key, ed25519.Ed25519PrivateKey) and digest is not DigestAlgorithm.SHA512:
+        raise SignatureError(f"hash {digest.value}: Ed25519 signers must use sha512 (RFC 8419 3.1)")
+
+
+def _scheme(
+    key: PrivateKeyTypes, digest: DigestAlgorithm, rsa_padding: RSAPadding
+) -> tuple[_Sign, str, str | None]:
+    """How ``key`` signs the DER of the signed attributes: the function, the
+    asn1crypto name of the signature algorithm, and the PSS hash (RFC 4056 3)."""
+    chosen = crypto_hash(digest.value)
+    if isinstance(key, rsa.RSAPrivateKey):
+        rsa_key = key
+        if rsa_padding is RSAPadding.PSS:
+            pss: padding.AsymmetricPadding = padding.PSS(
+                mgf=padding.MGF1(chosen), salt_length=digest.digest_size
+            )
+            return (lambda data: rsa_key.sign(data, pss, chosen)), "rsassa_pss", digest.value
+        pkcs1 = padding.PKCS1v15()
+        return (lambda data: rsa_key.sign(data, pkcs1, chosen)), f"{digest.value}_rsa", None
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        ec_key, ecdsa = key, ec.ECDSA(chosen)
+        return (lambda data: ec_key.sign(data, ecdsa)), f"{digest.value}_ecdsa", None
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        # RFC 8419 3.1: PureEdDSA over the DER of the signed attributes.
+        return key.sign, "ed25519", None
+    raise SignatureError(
+        f"signer: {type(key).__name__} keys cannot make CMS signatures "
+        "(RSA, ECDSA or Ed25519 needed)"
+    )
 
 
 def make_signer_info(
@@ -46,10 +97,7 @@ def make_signer_info(
 ) -> bytes:
     """DER of a SignerInfo whose signed attributes bind ``message_digest`` and the
     signer's certificate (ESS signing-certificate-v2, RFC 5035), signed by ``key``."""
-    if key.public_key() != certificate.public_key():
-        raise SignatureError("signer: the private key does not match the certificate's public key")
-    if isinstance(key, ed25519.Ed25519PrivateKey) and digest is not DigestAlgorithm.SHA512:
-        raise SignatureError(f"hash {digest.value}: Ed25519 signers must use sha512 (RFC 8419 3.1)")
+    _check_key(key, certificate, digest)
     cert_der = certificate.public_bytes(Encoding.DER)
     attrs = encode_signed_attributes(
         content_type=content_type,
@@ -60,30 +108,7 @@ def make_signer_info(
         issuer=certificate.issuer.public_bytes(),
         serial=certificate.serial_number,
     )
-    chosen = crypto_hash(digest.value)
-    pss_hash: str | None = None
-    signature: bytes
-    if isinstance(key, rsa.RSAPrivateKey):
-        if rsa_padding is RSAPadding.PSS:
-            scheme: padding.AsymmetricPadding = padding.PSS(
-                mgf=padding.MGF1(chosen), salt_length=digest.digest_size
-            )
-            algorithm, pss_hash = "rsassa_pss", digest.value
-        else:
-            scheme, algorithm = padding.PKCS1v15(), f"{digest.value}_rsa"
-        signature = key.sign(attrs, scheme, chosen)
-    elif isinstance(key, ec.EllipticCurvePrivateKey):
-        signature = key.sign(attrs, ec.ECDSA(chosen))
-        algorithm = f"{digest.value}_ecdsa"
-    elif isinstance(key, ed25519.Ed25519PrivateKey):
-        # RFC 8419 3.1: PureEdDSA over the DER of the signed attributes.
-        signature = key.sign(attrs)
-        algorithm = "ed25519"
-    else:
-        raise SignatureError(
-            f"signer: {type(key).__name__} keys cannot make CMS signatures "
-            "(RSA, ECDSA or Ed25519 needed)"
-        )
+    sign, algorithm, pss_hash = _scheme(key, digest, rsa_padding)
     return encode_signer_info(
         issuer=certificate.issuer.public_bytes(),
         serial=certificate.serial_number,
@@ -91,8 +116,66 @@ def make_signer_info(
         signed_attrs=attrs,
         signature_algorithm=algorithm,
         pss_hash=pss_hash,
-        signature=signature,
+        signature=sign(attrs),
     )
+
+
+@dataclass(frozen=True)
+class PreparedSigner:
+    """A signer whose repeated DER is encoded once (:func:`prepare_signer`)."""
+
+    sign: _Sign
+    """Signs the DER of the signed attributes."""
+    template: SignerTemplate
+
+    def signed_data(
+        self,
+        *,
+        content_type: str,
+        content: bytes | None,
+        message_digest: bytes,
+        signing_time: datetime | None,
+    ) -> bytes:
+        """DER of a ContentInfo of SignedData with one SignerInfo, as
+        :func:`make_signer_info` and ``encode_signed_data`` would make it."""
+        attrs = signed_attributes_from_template(
+            self.template,
+            content_type=content_type,
+            message_digest=message_digest,
+            signing_time=signing_time,
+        )
+        return signed_data_from_template(
+            self.template,
+            content_type=content_type,
+            content=content,
+            signed_attrs=attrs,
+            signature=self.sign(attrs),
+        )
+
+
+def prepare_signer(
+    key: PrivateKeyTypes,
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    *,
+    digest: DigestAlgorithm,
+    rsa_padding: RSAPadding,
+) -> PreparedSigner:
+    """Check ``key`` against ``certificate`` and encode the certificate set, the sid,
+    the algorithms and the ESS signing-certificate-v2 attribute once."""
+    _check_key(key, certificate, digest)
+    sign, algorithm, pss_hash = _scheme(key, digest, rsa_padding)
+    cert_der = certificate.public_bytes(Encoding.DER)
+    template = signer_template(
+        issuer=certificate.issuer.public_bytes(),
+        serial=certificate.serial_number,
+        digest_algorithm=digest.value,
+        certificates=[cert_der, *(c.public_bytes(Encoding.DER) for c in chain)],
+        signature_algorithm=algorithm,
+        pss_hash=pss_hash,
+        cert_hash=hashlib.new(digest.value, cert_der).digest(),
+    )
+    return PreparedSigner(sign, template)
 
 
 def load_embedded_certificates(ders: Sequence[bytes], what: str) -> tuple[x509.Certificate, ...]:

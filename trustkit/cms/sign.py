@@ -18,6 +18,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, BinaryIO
 
 from cryptography import x509
@@ -30,7 +31,6 @@ from .._asn1 import (
     ParsedSignedData,
     add_signer_info,
     add_unsigned_attribute,
-    encode_signed_data,
     parse_signed_data,
 )
 from ..clock import utc
@@ -44,7 +44,7 @@ from ._algorithms import (
     digest_stream,
     digest_streams,
 )
-from ._signer import make_signer_info
+from ._signer import PreparedSigner, make_signer_info, prepare_signer
 
 if TYPE_CHECKING:
     # Only for annotations: trustkit.tsa imports this package's helpers.
@@ -93,6 +93,18 @@ class Signer:
     def certificates_der(self) -> list[bytes]:
         """DER of the certificate and its chain, in that order."""
         return [c.public_bytes(Encoding.DER) for c in (self.certificate, *self.chain)]
+
+    @cached_property
+    def _prepared(self) -> PreparedSigner:
+        # What every signature by this signer repeats, encoded on first use; a key that
+        # does not match the certificate raises here, at signing time, and is not cached.
+        return prepare_signer(
+            self.key,
+            self.certificate,
+            self.chain,
+            digest=self.digest_algorithm,
+            rsa_padding=self.rsa_padding,
+        )
 
 
 def load_signature(data: bytes) -> bytes:
@@ -152,12 +164,11 @@ def sign(
             progress(len(whole))  # type: ignore[arg-type]
     else:
         digest = digest_stream(content, algorithm, progress=progress)
-    der = encode_signed_data(
+    der = signer._prepared.signed_data(
         content_type=ID_DATA,
         content=data,
-        digest_algorithms=[algorithm.value],
-        certificates=signer.certificates_der(),
-        signer_infos=[_signer_info(signer, digest, at)],
+        message_digest=digest,
+        signing_time=utc(at).replace(microsecond=0),
     )
     if timestamper is not None:
         der = add_timestamp(der, timestamper, signer_index=0)
