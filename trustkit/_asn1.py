@@ -330,6 +330,8 @@ class OCSPRequestInfo:
     cert_ids: tuple[OCSPCertID, ...]
     nonce: bytes | None
     """The nonce extension's value as received (DER of an OCTET STRING), if any."""
+    nonce_value: bytes | None = None
+    """The nonce octets themselves (RFC 8954: 1 to 32 of them)."""
 
 
 def parse_ocsp_request(der: bytes) -> OCSPRequestInfo:
@@ -354,6 +356,7 @@ def parse_ocsp_request(der: bytes) -> OCSPRequestInfo:
                 )
             )
         nonce: bytes | None = None
+        nonce_value: bytes | None = None
         for ext in tbs["request_extensions"] or ():
             if ext["extn_id"].dotted != "1.3.6.1.5.5.7.48.1.2":
                 if ext["critical"].native:
@@ -369,14 +372,14 @@ def parse_ocsp_request(der: bytes) -> OCSPRequestInfo:
                 raise DecodeError(
                     f"OCSP request: nonce of {len(value)} octets; RFC 8954 2.1 allows 1 to 32"
                 )
-            nonce = raw
+            nonce, nonce_value = raw, value
     except DecodeError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError) as exc:
         raise DecodeError(f"OCSP request: malformed ({exc.__class__.__name__})") from exc
     if not cert_ids:
         raise DecodeError("OCSP request: requestList is empty (RFC 6960 4.1.1)")
-    return OCSPRequestInfo(tuple(cert_ids), nonce)
+    return OCSPRequestInfo(tuple(cert_ids), nonce, nonce_value)
 
 
 @dataclass(frozen=True)
@@ -607,7 +610,7 @@ def _ess_ids(attr_type: str, value: object) -> tuple[EssCertId, ...]:
         hash_name = algorithm if isinstance(algorithm, str) else algorithm["algorithm"].native
         issuer_serial = None
         chosen = cert_id["issuer_serial"]
-        if chosen.native is not None:
+        if not isinstance(chosen, core.Void):  # checked without decoding it all (.native)
             for general in chosen["issuer"]:
                 if general.name == "directory_name":
                     issuer_serial = (

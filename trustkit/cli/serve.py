@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -65,7 +66,11 @@ def serve(
     app = create_app(
         authorities,
         passphrase=secret,
-        settings=ResponderSettings(signing=SigningMode(signing)),
+        # A revocation reaches OCSP clients within a second; cached answers
+        # cost no store query in between.
+        settings=ResponderSettings(
+            signing=SigningMode(signing), revocation_poll=timedelta(seconds=1)
+        ),
         extra_routes=extra_routes,
     )
     names = ", ".join(ca.config.name for ca in authorities)

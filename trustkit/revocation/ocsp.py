@@ -90,6 +90,9 @@ DELEGATED_KEY_FILE = "ocsp-signer.key"
 DEFAULT_CACHE_SIZE = 100_000
 """Responses kept for requests without a nonce, at most."""
 
+_CACHEABLE_REQUEST_BYTES = 2048
+"""Larger requests (many CertIDs) are answered but not cached, to bound the cache's memory."""
+
 _HASHES: dict[str, hashes.HashAlgorithm] = {
     "1.3.14.3.2.26": hashes.SHA1(),
     "2.16.840.1.101.3.4.2.1": hashes.SHA256(),
@@ -117,6 +120,9 @@ class ResponderSettings:
     """nextUpdate - thisUpdate of every answer."""
     cache_size: int = DEFAULT_CACHE_SIZE
     """Signed responses kept for requests without a nonce; 0 disables the cache."""
+    revocation_poll: timedelta = timedelta(0)
+    """How long a cached response may go without asking the store whether anything was
+    revoked since; a revocation reaches OCSP clients at most this much later."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,9 @@ def _signature_kind(key: PrivateKey) -> tuple[str, str | None]:
 @dataclass(frozen=True)
 class _Signer:
     key: PrivateKey
+    certificate: x509.Certificate
+    """The responder's certificate: the CA's own, or the delegated one."""
+    delegated: bool
     key_hash: bytes
     algorithm_der: bytes
     certificates: tuple[bytes, ...]
@@ -255,7 +264,9 @@ class OCSPResponder:
                 )
                 self._by_cert_id[key] = ca
         self._signers: dict[str, _Signer] = {}
-        self._cache: OrderedDict[tuple[str, bytes], tuple[bytes, datetime, int]] = OrderedDict()
+        # request DER -> (response DER, reuse until, CA id, revocation sequence number)
+        self._cache: OrderedDict[bytes, tuple[bytes, datetime, str, int]] = OrderedDict()
+        self._seq: dict[str, tuple[int, datetime]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -265,31 +276,50 @@ class OCSPResponder:
 
     def respond(self, request_der: bytes, *, at: datetime) -> bytes:
         """The DER OCSPResponse to ``request_der`` at time ``at``; never raises."""
+        at = utc(at)
+        try:
+            # A request without a nonce is answered alike every time: its
+            # bytes are the cache key, so a hit needs no parsing.
+            with self._lock:
+                hit = self._cache.get(request_der)
+            if hit is not None and at < hit[1] and self._revocation_seq(hit[2], at) == hit[3]:
+                return hit[0]
+        except TrustkitError:
+            return TRY_LATER
         try:
             request = parse_ocsp_request(request_der)
         except DecodeError:
             return MALFORMED
         try:
-            return self._answer(request, utc(at))
+            return self._answer(request, request_der, at)
         except TrustkitError:
             # A store or key problem: RFC 6960 4.2.1 tryLater, the client may ask again.
             return TRY_LATER
 
-    def _answer(self, request: OCSPRequestInfo, at: datetime) -> bytes:
+    def _revocation_seq(self, ca_id: str, at: datetime) -> int:
+        known = self._seq.get(ca_id)
+        poll = self.settings.revocation_poll
+        if known is not None and poll and known[1] <= at < known[1] + poll:
+            return known[0]
+        ca = next(ca for ca in self._authorities if ca.id == ca_id)
+        seq = ca.store.revocation_seq(ca_id)
+        self._seq[ca_id] = (seq, at)
+        return seq
+
+    def _answer(self, request: OCSPRequestInfo, request_der: bytes, at: datetime) -> bytes:
         first = request.cert_ids[0]
         ca = self._by_cert_id.get(
             (first.hash_algorithm, first.issuer_name_hash, first.issuer_key_hash)
         )
         if ca is None:
             return UNAUTHORIZED
-        seq = ca.store.revocation_seq(ca.id)
-        cache_key = (ca.id, b"".join(c.der for c in request.cert_ids))
-        use_cache = request.nonce is None and self.settings.cache_size > 0
-        if use_cache:
-            with self._lock:
-                hit = self._cache.get(cache_key)
-            if hit is not None and hit[2] == seq and at < hit[1]:
-                return hit[0]
+        use_cache = (
+            request.nonce is None
+            and self.settings.cache_size > 0
+            and len(request_der) <= _CACHEABLE_REQUEST_BYTES
+        )
+        # Read before the statuses: a revocation in between makes the entry stale.
+        seq = self._revocation_seq(ca.id, at) if use_cache else 0
 
         this_update = at.replace(microsecond=0)
         next_update = this_update + self.settings.validity
@@ -319,19 +349,22 @@ class OCSPResponder:
             else:
                 answers.append(OCSPSingleAnswer(cert_id.der, "good", this_update, next_update))
         signer = self._signer(ca, at)
-        data = ocsp_response_data(
-            responder_key_hash=signer.key_hash,
-            produced_at=this_update,
-            answers=answers,
-            nonce=request.nonce,
-        )
-        response = ocsp_successful_response(
-            data, signer.algorithm_der, _sign(signer.key, data), signer.certificates
-        )
+        response = _single_response(request, answers, signer) if len(answers) == 1 else None
+        if response is None:
+            data = ocsp_response_data(
+                responder_key_hash=signer.key_hash,
+                produced_at=this_update,
+                answers=answers,
+                nonce=request.nonce,
+            )
+            response = ocsp_successful_response(
+                data, signer.algorithm_der, _sign(signer.key, data), signer.certificates
+            )
         if cacheable:
             with self._lock:
-                self._cache[cache_key] = (response, this_update + self.settings.validity / 2, seq)
-                self._cache.move_to_end(cache_key)
+                refresh = this_update + self.settings.validity / 2
+                self._cache[request_der] = (response, refresh, ca.id, seq)
+                self._cache.move_to_end(request_der)
                 while len(self._cache) > self.settings.cache_size:
                     self._cache.popitem(last=False)
         return response
@@ -345,7 +378,7 @@ class OCSPResponder:
             key_hash = hashlib.sha1(  # RFC 6960 4.2.1: ResponderID byKey is a SHA-1 hash
                 _subject_public_key_bits(ca.certificate)
             ).digest()
-            signer = _Signer(key, key_hash, _algorithm_der(key), (), None)
+            signer = _Signer(key, ca.certificate, False, key_hash, _algorithm_der(key), (), None)
         else:
             delegated = delegated_signer(ca, at=at, passphrase=self._passphrase)
             key_hash = hashlib.sha1(  # RFC 6960 4.2.1: ResponderID byKey is a SHA-1 hash
@@ -353,6 +386,8 @@ class OCSPResponder:
             ).digest()
             signer = _Signer(
                 delegated.key,
+                delegated.certificate,
+                True,
                 key_hash,
                 _algorithm_der(delegated.key),
                 (delegated.certificate.public_bytes(Encoding.DER),),
@@ -360,6 +395,57 @@ class OCSPResponder:
             )
         self._signers[ca.id] = signer
         return signer
+
+
+_STATUSES = {
+    "good": ocsp.OCSPCertStatus.GOOD,
+    "revoked": ocsp.OCSPCertStatus.REVOKED,
+    "unknown": ocsp.OCSPCertStatus.UNKNOWN,
+}
+
+
+def _single_response(
+    request: OCSPRequestInfo, answers: Sequence[OCSPSingleAnswer], signer: _Signer
+) -> bytes | None:
+    """The one-answer response through cryptography's builder (the common, fast case).
+
+    The builder sets producedAt to the moment of signing (RFC 6960 4.2.2.1
+    defines it so); thisUpdate and nextUpdate come from the time asked about.
+
+    ``None`` when the builder cannot express the request (an unusual hash or
+    serial); the general path then answers.
+    """
+    (cert_id,) = request.cert_ids
+    (answer,) = answers
+    algorithm = _HASHES.get(cert_id.hash_algorithm)
+    if algorithm is None:
+        return None
+    try:
+        builder = (
+            ocsp.OCSPResponseBuilder()
+            .add_response_by_hash(
+                issuer_name_hash=cert_id.issuer_name_hash,
+                issuer_key_hash=cert_id.issuer_key_hash,
+                serial_number=cert_id.serial,
+                algorithm=algorithm,
+                cert_status=_STATUSES[answer.status],
+                this_update=answer.this_update,
+                next_update=answer.next_update,
+                revocation_time=answer.revocation_time,
+                revocation_reason=None
+                if answer.reason is None
+                else x509.ReasonFlags(answer.reason),
+            )
+            .responder_id(ocsp.OCSPResponderEncoding.HASH, signer.certificate)
+        )
+        if signer.delegated:
+            builder = builder.certificates([signer.certificate])
+        if request.nonce_value is not None:
+            builder = builder.add_extension(x509.OCSPNonce(request.nonce_value), critical=False)
+        signed = builder.sign(signer.key, signature_hash_for(signer.key))
+    except (ValueError, TypeError):
+        return None
+    return signed.public_bytes(Encoding.DER)
 
 
 def _algorithm_der(key: PrivateKey) -> bytes:

@@ -14,6 +14,7 @@ issuance on disk through a power cut.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from cryptography import x509
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
 from .._asn1 import encode_revoked_entry
 from ..clock import utc
@@ -43,6 +44,7 @@ __all__ = ["SQLStore"]
 
 _SERIAL_DIGITS = 40
 _SQLITE_BUSY_TIMEOUT_S = 30
+_SQLITE_POOL_SIZE = 4
 _ISSUE_ATTEMPTS = 8
 """A fresh 159-bit serial colliding even once is as good as impossible; eight is plenty."""
 
@@ -151,12 +153,26 @@ def _sans_of(cert: x509.Certificate) -> list[str]:
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # Connections are pooled: opening one (and its PRAGMAs) costs more than
+        # an OCSP status lookup. A connection never crosses a fork: see checkout.
         engine = sa.create_engine(
-            url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}, poolclass=sa.pool.NullPool
+            url,
+            connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool,
+            pool_size=_SQLITE_POOL_SIZE,
         )
 
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(_dbapi: Any, record: Any, proxy: Any) -> None:
+            # SQLAlchemy's recipe for pools and os.fork(): a child process
+            # never uses its parent's SQLite connection.
+            if record.info.get("pid") != os.getpid():
+                record.dbapi_connection = proxy.dbapi_connection = None
+                raise DisconnectionError("connection made in another process")
+
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        def _on_connect(dbapi_connection: Any, record: Any) -> None:
+            record.info["pid"] = os.getpid()
             # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
             # transaction handling would defer it and defeat BEGIN IMMEDIATE).
             dbapi_connection.isolation_level = None
