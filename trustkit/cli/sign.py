@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ..clock import SystemClock
 from ..cms import DigestAlgorithm, RSAPadding, Signer, cosign, sign
@@ -15,7 +16,14 @@ from ..errors import PassphraseError
 from ..keys import load_private_key
 from ..names import format_name
 from ..tsa import HttpTimestamper
-from ._common import passphrase, passphrase_file_option, read_input, write_output
+from ._common import (
+    lazy_pin,
+    passphrase,
+    passphrase_file_option,
+    pin_file_option,
+    read_input,
+    write_output,
+)
 
 PROGRESS_THRESHOLD = 16 << 20
 """Files from this size on (16 MiB) get a progress bar on a terminal."""
@@ -42,10 +50,9 @@ def _progress(path: Path) -> Iterator[Callable[[int], None] | None]:
 )
 @click.option(
     "--key",
-    "key_path",
+    "key_ref",
     required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Signer private key (PEM or DER, encrypted or not).",
+    help="Signer private key: a file (PEM or DER, encrypted or not) or a pkcs11: URI.",
 )
 @click.option(
     "--chain",
@@ -77,10 +84,11 @@ def _progress(path: Path) -> Iterator[Callable[[int], None] | None]:
     help="Where to write the signature (DER).",
 )
 @passphrase_file_option
+@pin_file_option
 def sign_command(
     file: Path,
     cert_path: Path,
-    key_path: Path,
+    key_ref: str,
     chain_path: Path | None,
     tsa_url: str | None,
     attached: bool,
@@ -89,14 +97,27 @@ def sign_command(
     existing: Path | None,
     out: Path,
     passphrase_file: Path | None,
+    pin_file: Path | None,
 ) -> None:
-    """Sign FILE: CMS SignedData with signing-certificate-v2 (CAdES B-B, B-T with --tsa)."""
-    key_data = read_input(key_path)
-    try:
-        key = load_private_key(key_data, None, what=str(key_path))
-    except PassphraseError:
-        secret = passphrase(passphrase_file, prompt=f"Passphrase for {key_path}")
-        key = load_private_key(key_data, secret, what=str(key_path))
+    """Sign FILE: CMS SignedData with signing-certificate-v2 (CAdES B-B, B-T with --tsa).
+
+    With --key pkcs11:..., the signature is made on the token (the PIN from
+    --pin-file, $TRUSTKIT_PKCS11_PIN or a prompt; the module from
+    $TRUSTKIT_PKCS11_MODULE).
+    """
+    key: PrivateKeyTypes
+    if key_ref.startswith("pkcs11:"):
+        from ..pkcs11 import load_token_key
+
+        key = load_token_key(key_ref, pin=lazy_pin(pin_file)())
+    else:
+        key_path = Path(key_ref)
+        key_data = read_input(key_path)
+        try:
+            key = load_private_key(key_data, None, what=str(key_path))
+        except PassphraseError:
+            secret = passphrase(passphrase_file, prompt=f"Passphrase for {key_path}")
+            key = load_private_key(key_data, secret, what=str(key_path))
     signer = Signer(
         key,
         load_certificate(read_input(cert_path), what=str(cert_path)),
