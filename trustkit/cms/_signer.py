@@ -9,6 +9,7 @@ classes) signs exactly like a software key; no key bytes are read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -178,23 +179,41 @@ def prepare_signer(
     return PreparedSigner(sign, template)
 
 
+MAX_PARSED_CERTIFICATES = 512
+"""Embedded certificates kept parsed, by DER (signers and their chains recur)."""
+
+
+@functools.lru_cache(maxsize=MAX_PARSED_CERTIFICATES)
+def _load_certificate(der: bytes) -> x509.Certificate:
+    # The same object for the same DER lets validation reuse what it parsed from it.
+    # Failures raise and are not cached.
+    cert = x509.load_der_x509_certificate(der)
+    cert.subject.public_bytes()
+    cert.issuer.public_bytes()
+    len(cert.extensions)
+    cert.public_key()
+    cert.signature_algorithm_oid  # noqa: B018
+    return cert
+
+
 def load_embedded_certificates(ders: Sequence[bytes], what: str) -> tuple[x509.Certificate, ...]:
     """The certificates carried in a SignedData, parsed eagerly.
 
     cryptography decodes names and extensions lazily; touching them here turns a
     malformed certificate into one :class:`SignatureError` instead of a stray
-    ``ValueError`` deep inside path validation.
+    ``ValueError`` deep inside path validation. Parsed certificates are kept in a
+    bounded cache keyed by their DER.
     """
     certificates = []
     for index, der in enumerate(ders):
         try:
-            cert = x509.load_der_x509_certificate(der)
-            cert.subject.public_bytes()
-            cert.issuer.public_bytes()
-            len(cert.extensions)
-            cert.public_key()
-            cert.signature_algorithm_oid  # noqa: B018
-        except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+            cert = _load_certificate(bytes(der))
+        except (
+            ValueError,
+            UnsupportedAlgorithm,
+            x509.InvalidVersion,
+            x509.DuplicateExtension,
+        ) as exc:
             raise SignatureError(f"{what}: certificate {index} cannot be parsed ({exc})") from exc
         certificates.append(cert)
     return tuple(certificates)
@@ -207,6 +226,12 @@ def _subject_key_id(cert: x509.Certificate) -> bytes | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _name_der(name: x509.Name) -> bytes:
+    """The DER of a Name, a pure function of it (signers' issuers recur)."""
+    return name.public_bytes()
+
+
 def find_signer_certificate(
     signer: ParsedSignerInfo, certificates: Sequence[x509.Certificate]
 ) -> x509.Certificate | None:
@@ -216,8 +241,7 @@ def find_signer_certificate(
             if _subject_key_id(cert) == signer.sid_key_id:
                 return cert
         elif (
-            cert.serial_number == signer.sid_serial
-            and cert.issuer.public_bytes() == signer.sid_issuer
+            cert.serial_number == signer.sid_serial and _name_der(cert.issuer) == signer.sid_issuer
         ):
             return cert
     return None
@@ -320,7 +344,7 @@ def _ess_matches(cert_id: EssCertId, certificate: x509.Certificate, cert_der: by
     if cert_id.issuer_serial is None:
         return True
     issuer, serial = cert_id.issuer_serial
-    return serial == certificate.serial_number and issuer == certificate.issuer.public_bytes()
+    return serial == certificate.serial_number and issuer == _name_der(certificate.issuer)
 
 
 def check_signing_certificate(signer: ParsedSignerInfo, certificate: x509.Certificate) -> bool:

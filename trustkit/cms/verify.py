@@ -25,6 +25,7 @@ is raised with every report; malformed input gives a
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from typing import Any, BinaryIO
 from cryptography import x509
 from cryptography.x509 import ocsp
 
-from .._asn1 import ID_DATA, ParsedSignerInfo, parse_signed_data
+from .._asn1 import ID_DATA, ParsedSignedData, ParsedSignerInfo, parse_signed_data
 from ..clock import utc, utcnow
 from ..encoding import format_serial
 from ..errors import (
@@ -248,7 +249,7 @@ def verify_cms(
         raise ValueError("trust_anchors: at least one trust anchor is needed")
     der = load_signature(signature)
     try:
-        parsed = parse_signed_data(der)
+        parsed = _parse(der)
     except DecodeError as exc:
         raise SignatureError(str(exc)) from exc
     if parsed.content_type != ID_DATA:
@@ -285,6 +286,28 @@ def verify_cms(
             "signature invalid: " + failures[0], failures=failures, reports=reports
         )
     return reports
+
+
+_name_text = functools.lru_cache(maxsize=1024)(format_name)
+"""RFC 4514 text of a Name, a pure function of it: signers and anchors recur."""
+
+MAX_PARSED_SIGNATURES = 128
+"""Detached signatures kept decoded, by DER, for signatures verified again."""
+_CACHED_SIGNATURE_SIZE = 64 << 10
+"""Larger signatures (attached content) are decoded each time: hashing the key would cost
+more than it saves."""
+
+
+@functools.lru_cache(maxsize=MAX_PARSED_SIGNATURES)
+def _parse_cached(der: bytes) -> ParsedSignedData:
+    return parse_signed_data(der)  # a DecodeError raises and is not cached
+
+
+def _parse(der: bytes) -> ParsedSignedData:
+    """The decoded signature; ParsedSignedData is immutable, so one copy can be shared."""
+    if len(der) > _CACHED_SIGNATURE_SIZE:
+        return parse_signed_data(der)
+    return _parse_cached(bytes(der))
 
 
 def _digests(
@@ -380,14 +403,14 @@ def _verify_signer(
             policy=inputs.policy,
         )
         path, revocation = result.path, result.revocation
-        anchor = format_name(result.trust_anchor.subject)
+        anchor = _name_text(result.trust_anchor.subject)
         checks.append(Check(CheckName.CERTIFICATE_PATH, Outcome.PASSED, f"anchor {anchor}"))
     except ValidationError as exc:
         checks.append(Check(CheckName.CERTIFICATE_PATH, Outcome.FAILED, str(exc)))
     return SignerReport(
         **base,
-        subject=format_name(certificate.subject),
-        issuer=format_name(certificate.issuer),
+        subject=_name_text(certificate.subject),
+        issuer=_name_text(certificate.issuer),
         serial=certificate.serial_number,
         timestamp=timestamp,
         validation_time=when,

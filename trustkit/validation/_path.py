@@ -13,8 +13,9 @@ from cryptography.x509.oid import ExtensionOID
 from .._asn1 import decode_policy_mappings
 from ..errors import DecodeError, PathValidationError
 from ..names import format_name
+from ._cache import facts_of
 from ._model import ANY_POLICY, ValidationPolicy
-from ._names import NameConstraintState, constrained_names, names_equal
+from ._names import NameConstraintState, constrained_names
 from ._policytree import PolicyTree, PolicyTreeTooLarge
 
 __all__ = ["KNOWN_EXTENSIONS", "PathOutcome", "get_extension", "is_self_issued", "process_path"]
@@ -53,16 +54,15 @@ class MalformedCertificate(Exception):
 def get_extension(cert: x509.Certificate, ext_type: type[E]) -> x509.Extension[E] | None:
     """The extension of ``ext_type``, ``None`` when absent; malformed raises internally."""
     try:
-        return cert.extensions.get_extension_for_class(ext_type)
-    except x509.ExtensionNotFound:
-        return None
-    except (ValueError, x509.DuplicateExtension) as exc:  # RFC 5280 4.2: one of each
+        return facts_of(cert).extension(ext_type)  # parsed once per certificate
+    except ValueError as exc:  # malformed, or duplicated (RFC 5280 4.2: one of each)
         raise MalformedCertificate(f"extensions cannot be parsed ({exc})") from exc
 
 
 def is_self_issued(cert: x509.Certificate) -> bool:
     """Subject and issuer match (RFC 5280 6.1: self-issued)."""
-    return names_equal(cert.subject, cert.issuer)
+    facts = facts_of(cert)
+    return facts.subject_norm == facts.issuer_norm  # names_equal, normalized once
 
 
 def _subject_alt_names(cert: x509.Certificate) -> list[x509.GeneralName]:
@@ -118,7 +118,7 @@ def process_path(
             anchor.not_valid_before_utc <= at <= anchor.not_valid_after_utc
         ):
             raise fail(n, f"trust anchor is not valid at {at.isoformat()} (RFC 5280 6.1.1 d)")
-        working_issuer = anchor.subject
+        working_issuer = facts_of(anchor).subject_norm  # names compared as in names_equal
 
         for i in range(1, n + 1):
             idx = n - i
@@ -142,7 +142,7 @@ def process_path(
                     f"expired: notAfter {cert.not_valid_after_utc.isoformat()} is before "
                     f"{at.isoformat()} (RFC 5280 6.1.3 a 2)",
                 )
-            if not names_equal(cert.issuer, working_issuer):
+            if facts_of(cert).issuer_norm != working_issuer:
                 raise fail(
                     idx,
                     f"issuer {format_name(cert.issuer)} is not the subject of the "
@@ -192,7 +192,7 @@ def process_path(
                     i, {k: frozenset(v) for k, v in mappings.items()}, policy_mapping > 0, any_quals
                 )
 
-            working_issuer = cert.subject
+            working_issuer = facts_of(cert).subject_norm
             nc = get_extension(cert, x509.NameConstraints)
             if nc is not None:
                 constraints = constraints.add(nc.value)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
-from .._asn1 import certificate_encoding
 from ..errors import DecodeError, PathValidationError
 from ..names import format_name
+from ._cache import facts_of
 from ._crypto import public_key_of, serial_of
 from ._model import Purpose
 
@@ -54,9 +53,7 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
         if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS:
             raise fail(index, "serial number is longer than 20 octets (RFC 5280 4.1.2.2)")
         try:
-            times_ok = certificate_encoding(
-                cert.public_bytes(serialization.Encoding.DER)
-            ).validity_times_well_encoded
+            times_ok = facts_of(cert).encoding.validity_times_well_encoded
         except DecodeError:
             times_ok = False
         if not times_ok:

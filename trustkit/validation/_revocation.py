@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,11 +13,13 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import CRLEntryExtensionOID, ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import RevocationUnknownError, RevokedError
 from ..names import format_name
+from ._cache import crl_facts_of, facts_of
 from ._crypto import key_problem, public_key_of, serial_of, signature_problem, verify_signature
 from ._model import (
     EvidenceSource,
@@ -24,7 +28,7 @@ from ._model import (
     RevocationStatus,
     ValidationPolicy,
 )
-from ._names import names_equal
+from ._names import NormalizedName, names_equal, normalize_name
 from ._path import get_extension
 
 __all__ = ["RevocationChecker"]
@@ -131,8 +135,9 @@ class RevocationChecker:
 
     def _check_one(self, path: Sequence[x509.Certificate], index: int) -> RevocationEvidence:
         cert, issuer, anchor = path[index], path[index + 1], path[-1]
-        subject = format_name(cert.subject)
-        serial = serial_of(cert)
+        facts = facts_of(cert)
+        subject = facts.subject_text
+        serial = facts.serial
 
         def evidence(
             status: RevocationStatus,
@@ -435,12 +440,11 @@ class RevocationChecker:
         notes: list[str],
     ) -> _CrlOutcome | None:
         cert = path[index]
-        try:
-            crl_extensions = list(crl.extensions)
-            idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
-        except (ValueError, x509.DuplicateExtension):  # RFC 5280 5.2: one of each
+        crl_extensions = _crl_extensions(crl)
+        if crl_extensions is None:  # malformed, or one twice (RFC 5280 5.2: one of each)
             notes.append("a CRL's extensions cannot be parsed")
             return None
+        idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
         idp = idp_ext.value if idp_ext is not None else None
 
         # (b)(1) issuer: direct, or indirect through the DP's cRLIssuer.
@@ -452,7 +456,7 @@ class RevocationChecker:
                 return None
             crl_issuer_names: list[x509.GeneralName] = list(dp.crl_issuer)
         else:
-            if not names_equal(crl.issuer, cert.issuer):
+            if crl_facts_of(crl).issuer_norm != facts_of(cert).issuer_norm:  # names_equal
                 if not (idp is not None and idp.indirect_crl):
                     return None
             crl_issuer_names = [x509.DirectoryName(cert.issuer)]
@@ -552,39 +556,15 @@ class RevocationChecker:
         cert: x509.Certificate,
         notes: list[str],
     ) -> x509.RevokedCertificate | None:
-        try:
-            idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
-            indirect = idp_ext is not None and idp_ext.value.indirect_crl
-            entries = list(crl)
-        except ValueError as exc:
-            notes.append("CRL entries cannot be parsed")
-            raise _Unusable from exc
-        entry_issuer = crl.issuer
-        found: x509.RevokedCertificate | None = None
-        for entry in entries:
-            try:
-                exts = list(entry.extensions)
-            except (ValueError, x509.DuplicateExtension) as exc:
-                notes.append("a CRL entry's extensions cannot be parsed")
-                raise _Unusable from exc
-            for ext in exts:
-                if ext.critical and ext.oid not in _KNOWN_ENTRY_EXTENSIONS:
-                    notes.append(
-                        f"CRL entry has unknown critical extension {ext.oid.dotted_string}"
-                        " (RFC 5280 5.3)"
-                    )
-                    raise _Unusable
-                if indirect and isinstance(ext.value, x509.CertificateIssuer):
-                    dirs = [g.value for g in ext.value if isinstance(g, x509.DirectoryName)]
-                    if dirs:
-                        entry_issuer = dirs[0]
-            if (
-                found is None
-                and serial_of(entry) == serial_of(cert)
-                and names_equal(entry_issuer, cert.issuer)
-            ):
-                found = entry
-        return found
+        index = _entry_index(crl)
+        if isinstance(index, str):
+            notes.append(index)
+            raise _Unusable
+        facts = facts_of(cert)
+        for entry, entry_issuer in index.get(facts.serial, ()):
+            if entry_issuer == facts.issuer_norm:  # names_equal(entry issuer, cert issuer)
+                return entry
+        return None
 
     def _delta_matches(
         self,
@@ -642,16 +622,20 @@ class RevocationChecker:
         trusted = list(path[index + 1 :])
         candidates = trusted + [c for c in self.pool if c not in trusted]
         seen_issuer = False
+        crl_facts = crl_facts_of(crl)
         for candidate in candidates:
-            if not names_equal(candidate.subject, crl.issuer):
+            candidate_facts = facts_of(candidate)
+            if candidate_facts.subject_norm != crl_facts.issuer_norm:  # names_equal
                 continue
             seen_issuer = True
             key = public_key_of(candidate)
             if key is None or key_problem(key, self.policy.algorithms) is not None:
                 continue
-            if not verify_signature(
-                key, crl.signature, crl.tbs_certlist_bytes, hash_algorithm, params
-            ):
+            check = functools.partial(
+                verify_signature, key, crl.signature, crl.tbs_certlist_bytes, hash_algorithm, params
+            )
+            # The result depends on the CRL (kept by identity) and the key alone.
+            if not crl_facts.signed_by(candidate_facts.spki, check):
                 continue
             ku = _safe_ext(candidate, x509.KeyUsage)
             if ku is not None and not ku.value.crl_sign:
@@ -701,7 +685,74 @@ def _safe_ext(cert: x509.Certificate, ext_type: type[E]) -> x509.Extension[E] | 
 def _safe_crl_ext(
     crl: x509.CertificateRevocationList, ext_type: type[E]
 ) -> x509.Extension[E] | None:
+    memo = crl_facts_of(crl).memo
+    if ext_type in memo:
+        return memo[ext_type]  # type: ignore[return-value]
+    found: x509.Extension[E] | None
     try:
-        return crl.extensions.get_extension_for_class(ext_type)
+        found = crl.extensions.get_extension_for_class(ext_type)
     except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
-        return None
+        found = None
+    memo[ext_type] = found
+    return found
+
+
+def _crl_extensions(
+    crl: x509.CertificateRevocationList,
+) -> list[x509.Extension[x509.ExtensionType]] | None:
+    """The CRL's extensions, ``None`` when they cannot be parsed; computed once per CRL."""
+    memo = crl_facts_of(crl).memo
+    if "extensions" not in memo:
+        try:
+            memo["extensions"] = list(crl.extensions)
+        except (ValueError, x509.DuplicateExtension):  # RFC 5280 5.2: one of each
+            memo["extensions"] = None
+    return memo["extensions"]  # type: ignore[return-value]
+
+
+_EntryIndex = dict[int, list[tuple[x509.RevokedCertificate, NormalizedName]]]
+
+
+def _entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str:
+    """The CRL's entries by serial number, each with the normalized name of the issuer
+    of the certificate it revokes; or why the CRL cannot be used. Built once per CRL.
+
+    In an indirect CRL a certificateIssuer entry extension names the issuer for that
+    entry and the ones after it (RFC 5280 5.3.3); otherwise it is the CRL issuer. An
+    entry with an unknown critical extension makes the whole CRL unusable (5.3).
+    """
+    memo = crl_facts_of(crl).memo
+    if "entries" not in memo:
+        memo["entries"] = _build_entry_index(crl)
+    return memo["entries"]  # type: ignore[return-value]
+
+
+def _build_entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str:
+    try:
+        idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
+        indirect = idp_ext is not None and idp_ext.value.indirect_crl
+        entries = list(crl)
+    except ValueError:
+        return "CRL entries cannot be parsed"
+    entry_issuer = crl_facts_of(crl).issuer_norm
+    index: _EntryIndex = {}
+    with warnings.catch_warnings():
+        # Non-positive serials (RFC 5280 4.1.2.2) are looked up all the same: see serial_of.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        for entry in entries:
+            try:
+                exts = list(entry.extensions)
+            except (ValueError, x509.DuplicateExtension):
+                return "a CRL entry's extensions cannot be parsed"
+            for ext in exts:
+                if ext.critical and ext.oid not in _KNOWN_ENTRY_EXTENSIONS:
+                    return (
+                        f"CRL entry has unknown critical extension {ext.oid.dotted_string}"
+                        " (RFC 5280 5.3)"
+                    )
+                if indirect and isinstance(ext.value, x509.CertificateIssuer):
+                    dirs = [g.value for g in ext.value if isinstance(g, x509.DirectoryName)]
+                    if dirs:
+                        entry_issuer = normalize_name(dirs[0])
+            index.setdefault(entry.serial_number, []).append((entry, entry_issuer))
+    return index

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import bisect
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
-from .._asn1 import certificate_encoding
 from ..clock import utc
 from ..errors import (
     DecodeError,
@@ -21,10 +20,11 @@ from ..errors import (
     ValidationError,
 )
 from ..names import format_name
+from ._cache import RESULTS, facts_of, signature_cached
 from ._crypto import key_problem, public_key_of, signature_problem, verify_signature
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
-from ._names import NormalizedName, normalize_name
+from ._names import NormalizedName
 from ._path import MalformedCertificate, get_extension, process_path
 from ._profile import WEB_PURPOSES, check_web_profile
 from ._purpose import check_purpose
@@ -48,12 +48,7 @@ class _WorkExceeded(Exception):
 
 
 def _spki(cert: x509.Certificate) -> bytes:
-    try:
-        return cert.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    except (ValueError, UnsupportedAlgorithm, TypeError):
-        return b"?" + cert.tbs_certificate_bytes
+    return facts_of(cert).spki
 
 
 class _Builder:
@@ -82,7 +77,7 @@ class _Builder:
 
     def _index(self, cert: x509.Certificate) -> None:
         try:
-            key = normalize_name(cert.subject)
+            key = facts_of(cert).subject_norm
         except _PARSE_ERRORS:
             return
         self._by_subject.setdefault(key, []).append(cert)
@@ -97,12 +92,16 @@ class _Builder:
         cache_key = (id(child), id(parent))
         if cache_key in self._sig_cache:
             return self._sig_cache[cache_key]
+        # Work is counted per validation, whatever the shared cache holds, so that a
+        # result never depends on what was validated before.
         self.spend()
-        ok = False
-        key = public_key_of(parent)
-        if key is not None:
+
+        def check() -> bool:
+            key = public_key_of(parent)
+            if key is None:
+                return False
             try:
-                ok = verify_signature(
+                return verify_signature(
                     key,
                     child.signature,
                     child.tbs_certificate_bytes,
@@ -110,16 +109,19 @@ class _Builder:
                     child.signature_algorithm_parameters,
                 )
             except _PARSE_ERRORS:
-                ok = False
+                return False
+
+        ok = signature_cached(facts_of(parent).spki, facts_of(child).der, check)
         self._sig_cache[cache_key] = ok
         return ok
 
     def candidates(self, cert: x509.Certificate) -> list[x509.Certificate]:
         """Possible issuers of ``cert``, the most promising first."""
-        found = list(self._by_subject.get(normalize_name(cert.issuer), ()))
+        issuer = facts_of(cert).issuer_norm
+        found = list(self._by_subject.get(issuer, ()))
         if not found and self.fetcher is not None:
             self._fetch_issuers(cert)
-            found = list(self._by_subject.get(normalize_name(cert.issuer), ()))
+            found = list(self._by_subject.get(issuer, ()))
         aki: bytes | None = None
         try:
             ext = get_extension(cert, x509.AuthorityKeyIdentifier)
@@ -165,7 +167,7 @@ class _Builder:
         """Every path from ``cert`` to an anchor, depth first, as they are found."""
         if cert in self.anchor_set:
             yield [cert]
-        yield from self._extend([cert], {(normalize_name(cert.subject), _spki(cert))})
+        yield from self._extend([cert], {(facts_of(cert).subject_norm, _spki(cert))})
 
     def _extend(
         self, path: list[x509.Certificate], seen: set[tuple[NormalizedName, bytes]]
@@ -179,7 +181,7 @@ class _Builder:
             )
         for candidate in candidates:
             self.spend()
-            identity = (normalize_name(candidate.subject), _spki(candidate))
+            identity = (facts_of(candidate).subject_norm, _spki(candidate))
             if identity in seen and candidate not in self.anchor_set:
                 continue  # a loop: same subject and key already on the path (RFC 4158 5.2)
             if candidate not in self.anchor_set and len(path) > self.policy.max_intermediates:
@@ -256,8 +258,15 @@ def validate(
         raise TypeError("crls: expected cryptography x509.CertificateRevocationList objects")
     if not all(isinstance(r, ocsp.OCSPResponse) for r in ocsp_list):
         raise TypeError("ocsp_responses: expected cryptography ocsp.OCSPResponse objects")
+    key = None
+    if fetcher is None and not ocsp_list:
+        key = _result_key(cert, anchors, pool, at, purpose, hostname, crl_list, policy)
+        if key is not None:
+            cached = RESULTS.get(key)
+            if cached is not None:
+                return cached[0]
     try:
-        return _validate(
+        result = _validate(
             cert,
             anchors,
             pool,
@@ -283,6 +292,55 @@ def validate(
         raise PathValidationError(
             f"a certificate on the path cannot be parsed ({exc})", path=(cert,), index=0
         ) from None
+    if key is not None:
+        # The CRLs are in the key by identity: the entry keeps them alive.
+        RESULTS.put(key, (result, tuple(crl_list)))
+    return result
+
+
+def _result_key(
+    cert: x509.Certificate,
+    anchors: Sequence[x509.Certificate],
+    pool: Sequence[x509.Certificate],
+    at: datetime,
+    purpose: Purpose,
+    hostname: str | None,
+    crls: Sequence[x509.CertificateRevocationList],
+    policy: ValidationPolicy,
+) -> Hashable | None:
+    """What a successful validation's result depends on, or ``None`` when it cannot be told.
+
+    Without a fetcher or OCSP responses, the only inputs that come from outside are
+    the certificates (by DER), the CRLs (by identity: they are immutable), the
+    purpose, host name and policy, and the time. The time enters validation only
+    through comparisons with the validity bounds of the certificates given and with
+    the CRLs' thisUpdate and nextUpdate (RFC 5280 6.1.3 a 2, 6.3.3 a); so every
+    ``at`` that sorts the same way among those instants, equal to the same one or
+    strictly between the same two, gives the same result.
+    """
+    try:
+        certs = [cert, *anchors, *pool]
+        instants: list[datetime] = []
+        for c in certs:
+            instants += (c.not_valid_before_utc, c.not_valid_after_utc)
+        for crl in crls:
+            instants.append(crl.last_update_utc)
+            if crl.next_update_utc is not None:
+                instants.append(crl.next_update_utc)
+    except _PARSE_ERRORS:
+        return None
+    instants.sort()
+    return (
+        facts_of(cert).der,
+        tuple(facts_of(c).der for c in anchors),
+        tuple(facts_of(c).der for c in pool),
+        tuple(id(c) for c in crls),
+        bisect.bisect_left(instants, at),
+        bisect.bisect_right(instants, at),
+        purpose,
+        hostname,
+        policy,
+    )
 
 
 def _validate(
@@ -420,9 +478,8 @@ def _check_path(
         return None
 
     for index, cert in enumerate(path[:-1]):
-        der = cert.public_bytes(serialization.Encoding.DER)
         try:
-            encoding = certificate_encoding(der)
+            encoding = facts_of(cert).encoding
         except DecodeError as exc:
             raise PathValidationError(
                 f"certificate {index}: {exc}", path=path, index=index

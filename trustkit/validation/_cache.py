@@ -1,0 +1,278 @@
+"""Bounded caches shared by validations: what a certificate or a CRL says, parsed once;
+signature checks, which depend only on the signed bytes and the signer's key; and
+successful results, under a key that holds everything they depend on.
+
+Nothing here depends on the validation time, the policy or the purpose: the
+facts are functions of the DER alone, so a cached value is the value a fresh
+computation would give. Entries are found by object identity (``id``) with
+the object itself kept in the entry, so an id cannot be reused while its
+entry lives; signature results are keyed by the bytes that decide them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
+from .._asn1 import CertificateEncoding, certificate_encoding
+from ..errors import DecodeError
+from ..names import format_name
+from ._crypto import serial_of
+from ._model import ValidationResult
+from ._names import NormalizedName, normalize_name
+
+__all__ = [
+    "MAX_CERTIFICATES",
+    "MAX_CRLS",
+    "MAX_RESULTS",
+    "MAX_SIGNATURES",
+    "RESULTS",
+    "CertFacts",
+    "CrlFacts",
+    "LruCache",
+    "clear_caches",
+    "crl_facts_of",
+    "facts_of",
+    "signature_cached",
+]
+
+K = TypeVar("K")
+V = TypeVar("V")
+E = TypeVar("E", bound=x509.ExtensionType)
+
+MAX_CERTIFICATES = 2048
+"""Certificates whose parsed facts are kept."""
+MAX_SIGNATURES = 8192
+"""Signature check results kept."""
+
+
+class LruCache(Generic[K, V]):
+    """A thread-safe mapping that forgets its least recently used entry beyond ``maxsize``."""
+
+    def __init__(self, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize: must be at least 1")
+        self.maxsize = maxsize
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value for ``key``, marked as recently used; ``None`` when absent."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        """Remember ``value`` for ``key``, forgetting the oldest entry when full."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _Malformed:
+    """A remembered parse failure: the message to raise again."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class CertFacts:
+    """What validation reads from one certificate, each computed on first use.
+
+    Every value is a function of the certificate's DER; an exception a fresh
+    computation would raise is raised again (the caller catches it as before).
+    """
+
+    __slots__ = (
+        "_encoding",
+        "_extensions",
+        "_issuer_norm",
+        "_serial",
+        "_spki",
+        "_subject_norm",
+        "_subject_text",
+        "cert",
+        "der",
+    )
+
+    def __init__(self, cert: x509.Certificate) -> None:
+        self.cert = cert
+        self.der = cert.public_bytes(serialization.Encoding.DER)
+        self._extensions: dict[type, object] = {}
+        self._spki: bytes | None = None
+        self._subject_norm: NormalizedName | None = None
+        self._issuer_norm: NormalizedName | None = None
+        self._subject_text: str | None = None
+        self._encoding: CertificateEncoding | DecodeError | None = None
+        self._serial: int | None = None
+
+    def extension(self, ext_type: type[E]) -> x509.Extension[E] | None:
+        """The extension of ``ext_type`` or ``None``; ValueError when the extensions are
+        malformed or one is duplicated."""
+        found = self._extensions.get(ext_type, self)
+        if found is self:
+            try:
+                found = self.cert.extensions.get_extension_for_class(ext_type)
+            except x509.ExtensionNotFound:
+                found = None
+            except (ValueError, x509.DuplicateExtension) as exc:
+                found = _Malformed(str(exc))
+            self._extensions[ext_type] = found
+        if isinstance(found, _Malformed):
+            raise ValueError(found.message)
+        return found  # type: ignore[return-value]
+
+    @property
+    def spki(self) -> bytes:
+        """The SubjectPublicKeyInfo DER; for a key cryptography cannot load, a marker
+        followed by the TBSCertificate, which no loadable key can equal."""
+        if self._spki is None:
+            try:
+                self._spki = self.cert.public_key().public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            except (ValueError, UnsupportedAlgorithm, TypeError):
+                self._spki = b"?" + self.cert.tbs_certificate_bytes
+        return self._spki
+
+    @property
+    def subject_norm(self) -> NormalizedName:
+        """The subject for RFC 5280 7.1 comparison (ValueError and others pass through)."""
+        if self._subject_norm is None:
+            self._subject_norm = normalize_name(self.cert.subject)
+        return self._subject_norm
+
+    @property
+    def issuer_norm(self) -> NormalizedName:
+        """The issuer for RFC 5280 7.1 comparison."""
+        if self._issuer_norm is None:
+            self._issuer_norm = normalize_name(self.cert.issuer)
+        return self._issuer_norm
+
+    @property
+    def subject_text(self) -> str:
+        """The subject as RFC 4514 text."""
+        if self._subject_text is None:
+            self._subject_text = format_name(self.cert.subject)
+        return self._subject_text
+
+    @property
+    def encoding(self) -> CertificateEncoding:
+        """What :func:`trustkit._asn1.certificate_encoding` says; DecodeError again if it failed."""
+        if self._encoding is None:
+            try:
+                self._encoding = certificate_encoding(self.der)
+            except DecodeError as exc:
+                self._encoding = exc
+        if isinstance(self._encoding, DecodeError):
+            raise DecodeError(str(self._encoding))
+        return self._encoding
+
+    @property
+    def serial(self) -> int:
+        """The serial number (:func:`trustkit.validation._crypto.serial_of`)."""
+        if self._serial is None:
+            self._serial = serial_of(self.cert)
+        return self._serial
+
+
+class CrlFacts:
+    """What revocation checking reads from one CRL, computed on first use.
+
+    ``memo`` holds values that :mod:`trustkit.validation._revocation` derives from
+    the CRL alone (its extensions, the index of its entries); signature results
+    are kept per signer key.
+    """
+
+    __slots__ = ("_issuer_norm", "_signatures", "crl", "memo")
+
+    def __init__(self, crl: x509.CertificateRevocationList) -> None:
+        self.crl = crl
+        self.memo: dict[object, object] = {}
+        self._signatures: dict[bytes, bool] = {}
+        self._issuer_norm: NormalizedName | None = None
+
+    @property
+    def issuer_norm(self) -> NormalizedName:
+        """The CRL issuer for RFC 5280 7.1 comparison."""
+        if self._issuer_norm is None:
+            self._issuer_norm = normalize_name(self.crl.issuer)
+        return self._issuer_norm
+
+    def signed_by(self, signer_spki: bytes, check: Callable[[], bool]) -> bool:
+        """Whether the key ``signer_spki`` verifies this CRL; ``check`` decides on a miss."""
+        found = self._signatures.get(signer_spki)
+        if found is None:
+            found = self._signatures[signer_spki] = check()
+        return found
+
+
+MAX_RESULTS = 1024
+"""Successful validations kept (see ``trustkit.validation._validate._result_key``)."""
+
+MAX_CRLS = 32
+"""CRLs whose parsed facts (with the index of their entries) are kept."""
+
+_FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES)
+_CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
+_SIGNATURES: LruCache[tuple[bytes, bytes], bool] = LruCache(MAX_SIGNATURES)
+RESULTS: LruCache[Hashable, tuple[ValidationResult, tuple[object, ...]]] = LruCache(MAX_RESULTS)
+"""Successful validation results and the objects their key names by identity."""
+
+
+def facts_of(cert: x509.Certificate) -> CertFacts:
+    """The cached facts of ``cert`` (this very object; an equal one parsed again gets its own)."""
+    facts = _FACTS.get(id(cert))
+    if facts is None or facts.cert is not cert:
+        facts = CertFacts(cert)
+        _FACTS.put(id(cert), facts)
+    return facts
+
+
+def crl_facts_of(crl: x509.CertificateRevocationList) -> CrlFacts:
+    """The cached facts of ``crl`` (this very object)."""
+    facts = _CRL_FACTS.get(id(crl))
+    if facts is None or facts.crl is not crl:
+        facts = CrlFacts(crl)
+        _CRL_FACTS.put(id(crl), facts)
+    return facts
+
+
+def signature_cached(signer_spki: bytes, signed_der: bytes, check: Callable[[], bool]) -> bool:
+    """Whether the key ``signer_spki`` verifies the signature of the whole DER object
+    ``signed_der`` (its to-be-signed part, algorithm and value); ``check`` decides
+    on a miss. The key covers everything the answer depends on."""
+    key = (signer_spki, signed_der)
+    cached = _SIGNATURES.get(key)
+    if cached is None:
+        cached = check()
+        _SIGNATURES.put(key, cached)
+    return cached
+
+
+def clear_caches() -> None:
+    """Forget every cached fact and signature result."""
+    _FACTS.clear()
+    _CRL_FACTS.clear()
+    _SIGNATURES.clear()
+    RESULTS.clear()
