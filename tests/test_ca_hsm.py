@@ -140,3 +140,130 @@ def test_wrong_pin_is_one_line(token_pki: tuple[Path, dict[str, str]], tmp_path:
     )  # fmt: skip
     assert code == 1
     assert "PIN" in output and "Traceback" not in output
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["openssl", *map(str, args)], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_every_artefact_signed_on_the_token_passes_openssl(
+    token_pki: tuple[Path, dict[str, str]], hsm_token: HSMToken, tmp_path: Path
+) -> None:
+    """Certificates, CRLs, OCSP responses (through `trustkit serve`), CMS and timestamps."""
+    import os
+    import sys
+    import time
+
+    import httpx
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from trustkit.keys import KeyType
+    from trustkit.pkcs11 import generate_key_on_token
+    from trustkit.tsa import TimestampAuthority
+
+    base, env = token_pki
+    root, issuing_pem = base / "root" / "ca.pem", base / "issuing" / "ca.pem"
+    chain = base / "chain.pem"
+    chain.write_bytes(issuing_pem.read_bytes() + root.read_bytes())
+    issuing = CertificateAuthority.open(base / "issuing", pin=hsm_token.pin)
+
+    # Certificates: one that stays good and one that is revoked.
+    good = issuing.issue(
+        create_csr(generate_key(), parse_name("CN=good.example.gov")),
+        "tls-client",
+    )
+    bad = issuing.issue(create_csr(generate_key(), parse_name("CN=bad.example.gov")), "tls-client")
+    (tmp_path / "good.pem").write_bytes(good.pem())
+    (tmp_path / "bad.pem").write_bytes(bad.pem())
+    code, output = _cli("revoke", "--ca", str(base / "issuing"), f"{bad.serial:X}",
+                        "--reason", "keyCompromise", env=env)  # fmt: skip
+    assert code == 0, output
+
+    # A CRL signed on the token.
+    code, output = _cli(
+        "crl", "--ca", str(base / "issuing"), "-o", str(tmp_path / "crl.pem"), env=env
+    )
+    assert code == 0, output
+    assert (
+        "verify OK"
+        in _openssl("crl", "-in", tmp_path / "crl.pem", "-noout", "-CAfile", chain).stderr
+    )
+    revoked = _openssl("verify", "-crl_check", "-CRLfile", tmp_path / "crl.pem", "-CAfile", root,
+                       "-untrusted", issuing_pem, tmp_path / "bad.pem")  # fmt: skip
+    assert revoked.returncode != 0 and "revoked" in revoked.stdout + revoked.stderr
+
+    # A document signature made with a seal key on the token.
+    seal_key = generate_key_on_token(
+        hsm_token.uri("seal-2026"), KeyType.EC_P256, pin=hsm_token.pin, module=hsm_token.module
+    )
+    seal_subject = "CN=Tax Office Seal,O=Tax Office,organizationIdentifier=VATEX-1234,C=EX"
+    seal = issuing.issue(create_csr(seal_key, parse_name(seal_subject)), "org-seal")
+    (tmp_path / "seal.pem").write_bytes(seal.pem())
+    document = tmp_path / "decision.txt"
+    document.write_text("Decision 2026/17: the application is granted.\n")
+    code, output = _cli("sign", str(document), "--cert", str(tmp_path / "seal.pem"),
+                        "--chain", str(issuing_pem), "--key", hsm_token.uri("seal-2026"),
+                        "-o", str(tmp_path / "decision.p7s"), env=env)  # fmt: skip
+    assert code == 0, output
+    cms = _openssl("cms", "-verify", "-binary", "-inform", "DER",
+                   "-in", tmp_path / "decision.p7s", "-content", document,
+                   "-CAfile", root, "-purpose", "any", "-out", os.devnull)  # fmt: skip
+    assert cms.returncode == 0, cms.stderr
+
+    # A timestamp from a TSA whose key is on the token.
+    tsa_key = generate_key_on_token(
+        hsm_token.uri("tsa-2026"), KeyType.EC_P256, pin=hsm_token.pin, module=hsm_token.module
+    )
+    tsa_subject = "CN=Example Time-Stamping Authority,O=Republic of Example,C=EX"
+    tsa_cert = issuing.issue(create_csr(tsa_key, parse_name(tsa_subject)), "timestamping")
+    tsa = TimestampAuthority(tsa_key, tsa_cert.certificate, tsa_cert.chain)
+    query = tmp_path / "request.tsq"
+    _openssl("ts", "-query", "-data", document, "-sha256", "-cert", "-out", query)
+    (tmp_path / "reply.tsr").write_bytes(tsa.respond(query.read_bytes(), at=issuing.clock.now()))
+    (tmp_path / "tsa.pem").write_bytes(tsa_cert.certificate.public_bytes(Encoding.PEM))
+    stamped = _openssl("ts", "-verify", "-in", tmp_path / "reply.tsr", "-queryfile", query,
+                       "-CAfile", root, "-untrusted", chain)  # fmt: skip
+    assert "Verification: OK" in stamped.stdout, stamped.stdout + stamped.stderr
+    issuing.close()
+
+    # OCSP answers signed on the token by `trustkit serve`, asked by openssl ocsp.
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    log_file = log.open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "trustkit.cli", "serve", "--ca", str(base / "issuing"),
+         "--port", str(port), "--signing", "ca"],
+        env={**os.environ, **env, "TRUSTKIT_PASSPHRASE": "unused-for-token-keys"},
+        stdout=subprocess.DEVNULL, stderr=log_file,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "trustkit serve did not start"
+            time.sleep(0.2)
+        for name, status in (("good", "good"), ("bad", "revoked")):
+            answer = _openssl("ocsp", "-issuer", issuing_pem, "-cert", tmp_path / f"{name}.pem",
+                              "-url", f"http://127.0.0.1:{port}/ocsp", "-CAfile", root,
+                              "-verify_other", issuing_pem)  # fmt: skip
+            assert f"{name}.pem: {status}" in answer.stdout, answer.stdout + answer.stderr
+            assert "Response verify OK" in answer.stderr, answer.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log_file.close()
