@@ -9,6 +9,7 @@ failure names the input index, and ``inputs(parser, n)`` regenerates it.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,15 @@ import pytest
 from cryptography import x509
 from cryptography.x509 import ocsp
 
-from tests.fuzz._harness import CORPUS, FINDINGS, KNOWN_FINDINGS, KnownFinding, inputs, seeds
+from tests.fuzz._harness import (
+    CORPUS,
+    FINDINGS,
+    KNOWN_FINDINGS,
+    KnownFinding,
+    inputs,
+    is_known,
+    seeds,
+)
 from tests.fuzz._world import AT, CONTENT, TSA_DIGEST, TSA_NONCE, seeded, world
 from trustkit.cli.validate import parse_ocsp_response
 from trustkit.cms.verify import verify_cms
@@ -40,6 +49,12 @@ TARGETS = sorted(p.stem.removeprefix("fuzz_") for p in HERE.glob("fuzz_*.py"))
 MUTATIONS = 300
 """Mutated inputs per target: the whole module runs in seconds on one core."""
 HARD_FAIL = ValidationPolicy(revocation=RevocationMode.HARD_FAIL)
+HANG_SECONDS = 10
+"""An input still running after this long is a finding (libFuzzer's ``-timeout=10``)."""
+
+
+def _expired(signum: int, frame: object) -> None:
+    raise TimeoutError(f"one input ran for {HANG_SECONDS} s")
 
 
 def _target(parser: str) -> Callable[[bytes], None]:
@@ -65,13 +80,25 @@ def test_targets_do_not_need_atheris() -> None:
 @pytest.mark.parametrize("parser", TARGETS)
 def test_target_over_seeds_and_mutations(parser: str) -> None:
     target = _target(parser)
-    for index, data in enumerate(inputs(parser, MUTATIONS)):
-        try:
-            target(data)
-        except Exception as exc:
-            if any(k.target == parser and k.message in str(exc) for k in KNOWN_FINDINGS):
-                continue  # reported; replayed by test_known_finding below
-            raise AssertionError(f"{parser}: input {index} ({data[:40]!r}...): {exc!r}") from exc
+    previous = signal.signal(signal.SIGALRM, _expired)
+    try:
+        for index, data in enumerate(inputs(parser, MUTATIONS)):
+            _run_one(parser, target, index, data)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _run_one(parser: str, target: Callable[[bytes], None], index: int, data: bytes) -> None:
+    signal.alarm(HANG_SECONDS)
+    try:
+        target(data)
+    except Exception as exc:
+        if is_known(parser, exc):
+            return  # reported; replayed by test_known_finding below
+        raise AssertionError(f"{parser}: input {index} ({data[:40]!r}...): {exc!r}") from exc
+    finally:
+        signal.alarm(0)
 
 
 @pytest.mark.parametrize("finding", KNOWN_FINDINGS, ids=lambda k: k.reproducer)
