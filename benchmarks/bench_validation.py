@@ -138,28 +138,34 @@ def _crl(
     return builder.sign(key, hashes.SHA256())
 
 
-def _rate(run: Callable[[int], int], rounds: int) -> float:
-    """Validations per second: the median over ``rounds`` runs of ``run(round)``
-    after one warm-up run (round 0)."""
-    run(0)
-    rates = []
+def _interleaved(workloads: dict[str, Callable[[int], int]], rounds: int) -> dict[str, float]:
+    """Operations per second of each workload: the median over ``rounds`` rounds.
+
+    ``run(number)`` does round ``number``'s work and returns how many operations
+    it made. Round 0 warms up. Each round runs every workload once, one after the
+    other, so that load from elsewhere on the machine weighs on all of them alike
+    and the ratios hold even when the absolute figures move.
+    """
+    for run in workloads.values():
+        run(0)
+    rates: dict[str, list[float]] = {name: [] for name in workloads}
     for number in range(1, rounds + 1):
-        start = time.perf_counter()
-        count = run(number)
-        rates.append(count / (time.perf_counter() - start))
-    return statistics.median(rates)
+        for name, run in workloads.items():
+            start = time.perf_counter()
+            count = run(number)
+            rates[name].append(count / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
-def _openssl_rate(args: list[str], count: int, rounds: int) -> float:
-    rates = []
-    for _ in range(rounds):
-        start = time.perf_counter()
+def _openssl(args: list[str], count: int) -> Callable[[int], int]:
+    def run(number: int) -> int:
+        del number
         done = subprocess.run(args, capture_output=True, text=True, check=False)
-        elapsed = time.perf_counter() - start
         if done.stdout.count(": OK") != count:
             raise SystemExit(f"openssl verify did not accept every leaf: {done.stderr[:500]}")
-        rates.append(count / elapsed)
-    return statistics.median(rates)
+        return count
+
+    return run
 
 
 def main() -> None:
@@ -237,19 +243,18 @@ def main() -> None:
             )
         return len(leaves)
 
-    limit_rate = _rate(limit, options.rounds)
-    rows = [
-        ("W6 TLS chain, no revocation", _rate(ours(0), options.rounds), "openssl verify"),
-        (
-            "W6 TLS chain, CRLs hard-fail",
-            _rate(ours(options.rounds + 1, crls=crls, policy=hard), options.rounds),
-            "openssl verify -crl_check_all",
-        ),
-        ("W6 one leaf again, CRLs", _rate(repeated, options.rounds), ""),
-    ]
-    peers: dict[str, float] = {}
-    if shutil.which("openssl"):
-        with tempfile.TemporaryDirectory() as tmp:
+    workloads: dict[str, Callable[[int], int]] = {
+        "limit": limit,
+        "W6 TLS chain, no revocation": ours(0),
+        "W6 TLS chain, CRLs hard-fail": ours(options.rounds + 1, crls=crls, policy=hard),
+        "W6 one leaf again, CRLs": repeated,
+    }
+    peer_of = {
+        "W6 TLS chain, no revocation": "openssl verify",
+        "W6 TLS chain, CRLs hard-fail": "openssl verify -crl_check_all",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        if shutil.which("openssl"):
             base = Path(tmp)
             (base / "root.pem").write_bytes(root.public_bytes(Encoding.PEM))
             (base / "inter.pem").write_bytes(inter.public_bytes(Encoding.PEM))
@@ -273,20 +278,21 @@ def main() -> None:
                 "-attime",
                 str(int(AT.timestamp())),
             ]
-            rounds = max(3, options.rounds)
-            peers["openssl verify"] = _openssl_rate([*common, *files], len(files), rounds)
-            peers["openssl verify -crl_check_all"] = _openssl_rate(
+            workloads["openssl verify"] = _openssl([*common, *files], len(files))
+            workloads["openssl verify -crl_check_all"] = _openssl(
                 [*common, "-crl_check_all", "-CRLfile", str(base / "crls.pem"), *files],
                 len(files),
-                rounds,
             )
+        rates = _interleaved(workloads, options.rounds)
+    limit_rate = rates["limit"]
     print(f"{len(leaves)} distinct leaves, {options.revoked} entries on the issuing CA's CRL")
     header = f"{'workload':32} {'trustkit/s':>10} {'limit/s':>8} {'ratio':>6}  peer"
     print(header)
     print("-" * (len(header) + 30))
-    for name, rate, peer in rows:
+    for name, peer in [(n, peer_of.get(n, "")) for n in workloads if n.startswith("W6")]:
+        rate = rates[name]
         peer_text = (
-            f"{peer} {peers[peer]:.0f}/s (x{rate / peers[peer]:.2f})" if peer in peers else ""
+            f"{peer} {rates[peer]:.0f}/s (x{rate / rates[peer]:.2f})" if peer in rates else ""
         )
         print(f"{name:32} {rate:10.0f} {limit_rate:8.0f} {rate / limit_rate:6.2f}  {peer_text}")
 

@@ -193,21 +193,60 @@ class CertificateEncoding:
     """No GeneralizedTime for a year UTCTime can hold, 1950 to 2049 (RFC 5280 4.1.2.5)."""
 
 
-def certificate_encoding(der: bytes) -> CertificateEncoding:
-    """Encoding facts of a DER certificate that cryptography has already parsed."""
-    from asn1crypto import x509 as asn1_x509
+def _element(der: bytes, offset: int, what: str) -> tuple[int, int, int]:
+    """(identifier octet, start, end of the contents) of the DER element at ``offset``
+    (X.690 8.1.2, 8.1.3; single-octet tags and definite lengths, as DER has them)."""
+    tag = der[offset]
+    if tag & 0x1F == 0x1F:
+        raise ValueError(f"{what}: unexpected multi-octet tag")
+    first = der[offset + 1]
+    start = offset + 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if not 1 <= count <= 4 or start + count > len(der):
+            raise ValueError(f"{what}: bad length octets")
+        length = int.from_bytes(der[start : start + count], "big")
+        start += count
+    end = start + length
+    if end > len(der):
+        raise ValueError(f"{what}: truncated")
+    return tag, start, end
 
+
+def certificate_encoding(der: bytes) -> CertificateEncoding:
+    """Encoding facts of a DER certificate that cryptography has already parsed.
+
+    cryptography has checked the structure, so only the outer headers are walked
+    here: asn1crypto took longer to decode the whole certificate than validation
+    takes for everything else.
+    """
     try:
-        cert = asn1_x509.Certificate.load(der)
-        tbs = cert["tbs_certificate"]
-        same = tbs["signature"].dump() == cert["signature_algorithm"].dump()
+        _, start, _ = _element(der, 0, "Certificate")
+        _, tbs_start, tbs_end = _element(der, start, "TBSCertificate")
+        _, _, outer_end = _element(der, tbs_end, "signatureAlgorithm")
+        tag, _, end = _element(der, tbs_start, "version")
+        position = end if tag == 0xA0 else tbs_start  # [0] EXPLICIT version, DEFAULT v1
+        _, _, position = _element(der, position, "serialNumber")
+        _, _, signature_end = _element(der, position, "signature")
+        same = der[position:signature_end] == der[tbs_end:outer_end]
+        _, _, issuer_end = _element(der, signature_end, "issuer")
+        tag, time_at, validity_end = _element(der, issuer_end, "validity")
+        if tag != 0x30:
+            raise ValueError("validity: not a SEQUENCE")
         well_encoded = True
-        for field in ("not_before", "not_after"):
-            time = tbs["validity"][field]
-            year = time.chosen.native.year
-            if time.name == "general_time" and 1950 <= year < 2050:
-                well_encoded = False
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        for _ in range(2):
+            tag, value_start, time_at = _element(der, time_at, "validity")
+            if tag == 0x18:  # GeneralizedTime: YYYY first
+                year = int(der[value_start : value_start + 4].decode("ascii"))
+                if 1950 <= year < 2050:
+                    well_encoded = False
+            elif tag != 0x17:  # UTCTime
+                raise ValueError("validity: not a UTCTime or GeneralizedTime")
+        if time_at != validity_end:
+            raise ValueError("validity: more than two times")
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise DecodeError(f"certificate: cannot be decoded ({exc})") from exc
     return CertificateEncoding(same, well_encoded)
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from .._asn1 import CertificateEncoding, certificate_encoding
 from ..errors import DecodeError
 from ..names import format_name
-from ._crypto import serial_of
+from ._crypto import PublicKey, public_key_of, serial_of
 from ._model import ValidationResult
 from ._names import NormalizedName, normalize_name
 
@@ -53,22 +53,31 @@ MAX_SIGNATURES = 8192
 
 
 class LruCache(Generic[K, V]):
-    """A thread-safe mapping that forgets its least recently used entry beyond ``maxsize``."""
+    """A thread-safe mapping that forgets its least recently used entry beyond ``maxsize``.
 
-    def __init__(self, maxsize: int) -> None:
+    With ``refresh=False`` a lookup does not renew an entry, so the oldest inserted
+    goes first: cheaper, for entries that are cheap to make again.
+    """
+
+    def __init__(self, maxsize: int, *, refresh: bool = True) -> None:
         if maxsize < 1:
             raise ValueError("maxsize: must be at least 1")
         self.maxsize = maxsize
+        self.refresh = refresh
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         """The value for ``key``, marked as recently used; ``None`` when absent."""
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
+        # Each OrderedDict call is atomic under the GIL; only the reordering can race
+        # with an eviction, which leaves nothing to reorder.
+        value = self._data.get(key)
+        if value is not None and self.refresh:
+            try:
                 self._data.move_to_end(key)
-            return value
+            except KeyError:
+                pass
+        return value
 
     def put(self, key: K, value: V) -> None:
         """Remember ``value`` for ``key``, forgetting the oldest entry when full."""
@@ -85,6 +94,13 @@ class LruCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class _Unset:
+    """Marks a fact not computed yet where ``None`` is a value."""
+
+
+_UNSET = _Unset()
 
 
 class _Malformed:
@@ -104,9 +120,11 @@ class CertFacts:
     """
 
     __slots__ = (
+        "_by_oid",
         "_encoding",
         "_extensions",
         "_issuer_norm",
+        "_key",
         "_serial",
         "_spki",
         "_subject_norm",
@@ -118,29 +136,37 @@ class CertFacts:
     def __init__(self, cert: x509.Certificate) -> None:
         self.cert = cert
         self.der = cert.public_bytes(serialization.Encoding.DER)
-        self._extensions: dict[type, object] = {}
+        self._extensions: dict[type, x509.Extension[x509.ExtensionType]] | _Malformed | None = None
         self._spki: bytes | None = None
         self._subject_norm: NormalizedName | None = None
         self._issuer_norm: NormalizedName | None = None
         self._subject_text: str | None = None
         self._encoding: CertificateEncoding | DecodeError | None = None
         self._serial: int | None = None
+        self._key: PublicKey | _Unset | None = _UNSET
+        self._by_oid: dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]] | None = None
 
     def extension(self, ext_type: type[E]) -> x509.Extension[E] | None:
         """The extension of ``ext_type`` or ``None``; ValueError when the extensions are
         malformed or one is duplicated."""
-        found = self._extensions.get(ext_type, self)
-        if found is self:
-            try:
-                found = self.cert.extensions.get_extension_for_class(ext_type)
-            except x509.ExtensionNotFound:
-                found = None
-            except (ValueError, x509.DuplicateExtension) as exc:
-                found = _Malformed(str(exc))
-            self._extensions[ext_type] = found
-        if isinstance(found, _Malformed):
-            raise ValueError(found.message)
-        return found  # type: ignore[return-value]
+        if self._extensions is None:
+            self._extensions = self._by_type()
+        if isinstance(self._extensions, _Malformed):
+            raise ValueError(self._extensions.message)
+        if ext_type is x509.UnrecognizedExtension:
+            raise TypeError("UnrecognizedExtension: look it up by OID")  # as cryptography does
+        return self._extensions.get(ext_type)  # type: ignore[return-value]
+
+    def _by_type(self) -> dict[type, x509.Extension[x509.ExtensionType]] | _Malformed:
+        # What get_extension_for_class finds (the first of a type), for every type at once.
+        try:
+            extensions = self.cert.extensions
+        except (ValueError, x509.DuplicateExtension) as exc:
+            return _Malformed(str(exc))
+        found: dict[type, x509.Extension[x509.ExtensionType]] = {}
+        for ext in extensions:
+            found.setdefault(type(ext.value), ext)
+        return found
 
     @property
     def spki(self) -> bytes:
@@ -189,6 +215,19 @@ class CertFacts:
         return self._encoding
 
     @property
+    def key(self) -> PublicKey | None:
+        """The public key (:func:`trustkit.validation._crypto.public_key_of`)."""
+        if isinstance(self._key, _Unset):
+            self._key = public_key_of(self.cert)
+        return self._key
+
+    def extensions_by_oid(self) -> dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]]:
+        """Every extension by OID (the last of duplicates); a parse error raises each time."""
+        if self._by_oid is None:
+            self._by_oid = {ext.oid: ext for ext in self.cert.extensions}
+        return self._by_oid
+
+    @property
     def serial(self) -> int:
         """The serial number (:func:`trustkit.validation._crypto.serial_of`)."""
         if self._serial is None:
@@ -233,7 +272,9 @@ MAX_RESULTS = 1024
 MAX_CRLS = 32
 """CRLs whose parsed facts (with the index of their entries) are kept."""
 
-_FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES)
+# Facts are looked up dozens of times per validation and cost microseconds to make
+# again: first in, first out.
+_FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES, refresh=False)
 _CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
 _SIGNATURES: LruCache[tuple[bytes, bytes], bool] = LruCache(MAX_SIGNATURES)
 RESULTS: LruCache[Hashable, tuple[ValidationResult, tuple[object, ...]]] = LruCache(MAX_RESULTS)
@@ -242,7 +283,7 @@ RESULTS: LruCache[Hashable, tuple[ValidationResult, tuple[object, ...]]] = LruCa
 
 def facts_of(cert: x509.Certificate) -> CertFacts:
     """The cached facts of ``cert`` (this very object; an equal one parsed again gets its own)."""
-    facts = _FACTS.get(id(cert))
+    facts = _FACTS._data.get(id(cert))  # the hot path: one dict lookup
     if facts is None or facts.cert is not cert:
         facts = CertFacts(cert)
         _FACTS.put(id(cert), facts)

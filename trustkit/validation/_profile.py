@@ -12,7 +12,6 @@ from cryptography.x509.oid import ExtensionOID
 from ..errors import DecodeError, PathValidationError
 from ..names import format_name
 from ._cache import facts_of
-from ._crypto import public_key_of, serial_of
 from ._model import Purpose
 
 __all__ = ["WEB_PURPOSES", "check_web_profile"]
@@ -24,12 +23,6 @@ _WEB_HASHES = frozenset({"sha256", "sha384", "sha512"})
 _WEB_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
 MAX_SERIAL_OCTETS = 21
 """20 octets (RFC 5280 4.1.2.2), plus the sign octet that 20 random bytes can need."""
-
-
-def _extensions(
-    cert: x509.Certificate,
-) -> dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]]:
-    return {ext.oid: ext for ext in cert.extensions}
 
 
 def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> None:
@@ -47,7 +40,7 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
         is_ee = index == 0 and len(path) > 1
         if cert.version is not x509.Version.v3:
             raise fail(index, "must be an X.509 v3 certificate (CABF 7.1.1)")
-        serial = serial_of(cert)
+        serial = facts_of(cert).serial
         if serial < 0:
             raise fail(index, "serial number must not be negative (RFC 5280 4.1.2.2)")
         if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS:
@@ -60,7 +53,7 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
             raise fail(index, "validity dates before 2050 must be UTCTime (RFC 5280 4.1.2.5)")
         if not cert.issuer.rdns:
             raise fail(index, "issuer must be a non-empty name (RFC 5280 4.1.2.4)")
-        exts = _extensions(cert)
+        exts = facts_of(cert).extensions_by_oid()
 
         aia = exts.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
         if aia is not None and aia.critical:
@@ -123,7 +116,7 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
         if nc is not None and isinstance(nc.value, x509.NameConstraints):
             if not nc.value.permitted_subtrees and not nc.value.excluded_subtrees:
                 raise fail(index, "nameConstraints must not be empty (RFC 5280 4.2.1.10)")
-        key = public_key_of(cert)
+        key = facts_of(cert).key
         if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
             raise fail(index, "CA keys must be RSA or ECDSA (CABF 7.1.3.1)")
         if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in _WEB_CURVES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,14 @@ from cryptography.x509.oid import CRLEntryExtensionOID, ExtendedKeyUsageOID, Ext
 from ..errors import RevocationUnknownError, RevokedError
 from ..names import format_name
 from ._cache import crl_facts_of, facts_of
-from ._crypto import key_problem, public_key_of, serial_of, signature_problem, verify_signature
+from ._crypto import (
+    PublicKey,
+    key_problem,
+    public_key_of,
+    serial_of,
+    signature_problem,
+    verify_signature,
+)
 from ._model import (
     EvidenceSource,
     RevocationEvidence,
@@ -628,12 +634,16 @@ class RevocationChecker:
             if candidate_facts.subject_norm != crl_facts.issuer_norm:  # names_equal
                 continue
             seen_issuer = True
-            key = public_key_of(candidate)
+            key = candidate_facts.key
             if key is None or key_problem(key, self.policy.algorithms) is not None:
                 continue
-            check = functools.partial(
-                verify_signature, key, crl.signature, crl.tbs_certlist_bytes, hash_algorithm, params
-            )
+
+            def check(key: PublicKey = key) -> bool:
+                # Only on a miss: the TBS of a long CRL is costly to produce.
+                return verify_signature(
+                    key, crl.signature, crl.tbs_certlist_bytes, hash_algorithm, params
+                )
+
             # The result depends on the CRL (kept by identity) and the key alone.
             if not crl_facts.signed_by(candidate_facts.spki, check):
                 continue

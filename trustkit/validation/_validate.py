@@ -21,7 +21,7 @@ from ..errors import (
 )
 from ..names import format_name
 from ._cache import RESULTS, facts_of, signature_cached
-from ._crypto import key_problem, public_key_of, signature_problem, verify_signature
+from ._crypto import key_problem, signature_problem, verify_signature
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
 from ._names import NormalizedName
@@ -97,7 +97,7 @@ class _Builder:
         self.spend()
 
         def check() -> bool:
-            key = public_key_of(parent)
+            key = facts_of(parent).key
             if key is None:
                 return False
             try:
@@ -455,7 +455,7 @@ def _check_path(
 
     # Keys on the path, the end entity's and the anchor's included.
     for index, cert in enumerate(path):
-        key = public_key_of(cert)
+        key = facts_of(cert).key
         if key is None:
             if index == 0 or index < len(path) - 1 or len(path) == 1:
                 raise disallowed(index, "public key algorithm is not supported")
