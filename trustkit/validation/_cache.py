@@ -11,6 +11,7 @@ entry lives; signature results are keyed by the bytes that decide them.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -276,7 +277,7 @@ MAX_CRLS = 32
 # again: first in, first out.
 _FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES, refresh=False)
 _CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
-_SIGNATURES: LruCache[tuple[bytes, bytes], bool] = LruCache(MAX_SIGNATURES)
+_SIGNATURES: LruCache[bytes, bool] = LruCache(MAX_SIGNATURES)
 RESULTS: LruCache[Hashable, tuple[ValidationResult, tuple[object, ...]]] = LruCache(MAX_RESULTS)
 """Successful validation results and the objects their key names by identity."""
 
@@ -303,7 +304,9 @@ def signature_cached(signer_spki: bytes, signed_der: bytes, check: Callable[[], 
     """Whether the key ``signer_spki`` verifies the signature of the whole DER object
     ``signed_der`` (its to-be-signed part, algorithm and value); ``check`` decides
     on a miss. The key covers everything the answer depends on."""
-    key = (signer_spki, signed_der)
+    # SHA-256 of both, to keep entries small: the SPKI is a DER TLV, so the
+    # concatenation is unambiguous.
+    key = hashlib.sha256(signer_spki + signed_der).digest()
     cached = _SIGNATURES.get(key)
     if cached is None:
         cached = check()
