@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,13 +26,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from ._asn1 import encode_qc_statements
 from ._files import write_atomic
 from .clock import Clock, SystemClock, utc
 from .config import CA_CERT_FILE, CHAIN_FILE, CONFIG_FILE, DEFAULT_KEY_FILE, CAConfig, slugify
 from .csr import create_csr, requested_sans
 from .encoding import load_certificate, load_certificates, pem_encode
-from .errors import ConfigError, PassphraseError, ProfileError, RevocationError
+from .errors import (
+    BatchPolicyViolation,
+    ConfigError,
+    PassphraseError,
+    ProfileError,
+    RevocationError,
+    Violation,
+)
 from .keys import (
     DEFAULT_CA_KEY_TYPE,
     KeyType,
@@ -42,13 +48,13 @@ from .keys import (
     save_private_key,
     signature_hash_for,
 )
-from .names import format_name, parse_name
-from .policy import IssuanceRequest, check_request
+from .names import format_general_name, format_name, parse_name
+from .policy import IssuanceRequest, check_request, request_violations
 from .profiles import Profile, get_profile
 from .serials import new_serial
-from .store import CertificateRecord, CertificateStore, CertStatus, open_store
+from .store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
 
-__all__ = ["CertificateAuthority", "IssuedCertificate", "key_identifier"]
+__all__ = ["CertificateAuthority", "Enrollment", "IssuedCertificate", "key_identifier"]
 
 QC_STATEMENTS_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 
@@ -87,6 +93,56 @@ class IssuedCertificate:
         return self.pem() + b"".join(
             pem_encode("CERTIFICATE", c.public_bytes(Encoding.DER)) for c in self.chain
         )
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """One certificate asked of the CA in a batch (:meth:`CertificateAuthority.issue_many`).
+
+    The same choices as :meth:`CertificateAuthority.issue` takes for one.
+    """
+
+    csr: x509.CertificateSigningRequest
+    """The request; its signature proves possession of the key (RFC 2986 section 3)."""
+    profile: str | Profile = "tls-server"
+    """The profile, by name or as an object."""
+    days: int | None = None
+    """Validity in days; the profile's default (capped by the CA's own) when ``None``."""
+    sans: tuple[x509.GeneralName, ...] | None = None
+    """Subject alternative names replacing the CSR's, if given."""
+    subject: str | x509.Name | None = None
+    """Subject replacing the CSR's, if given."""
+
+
+_Ext = x509.Extension[x509.ExtensionType]
+
+
+def _extension(value: x509.ExtensionType, critical: bool) -> _Ext:
+    return x509.Extension(value.oid, critical, value)
+
+
+@dataclass(frozen=True)
+class _ProfileTemplate:
+    """The extensions all certificates of one profile share, in certificate order."""
+
+    profile: Profile
+    config: CAConfig
+    """The configuration the URLs were taken from (a new one makes a new template)."""
+    head: tuple[_Ext, ...]
+    """keyUsage and extendedKeyUsage."""
+    authority_key_identifier: _Ext
+    policies: tuple[_Ext, ...]
+    tail: tuple[_Ext, ...]
+    """authorityInfoAccess, qcStatements, ocspNoCheck."""
+    shard_extensions: Callable[[Profile, int], tuple[_Ext, ...]]
+    _shards: dict[int, tuple[_Ext, ...]] = field(default_factory=dict)
+
+    def for_shard(self, shard: int) -> tuple[_Ext, ...]:
+        """cRLDistributionPoints and freshestCRL of ``shard``, made once."""
+        cached = self._shards.get(shard)
+        if cached is None:
+            cached = self._shards[shard] = self.shard_extensions(self.profile, shard)
+        return cached
 
 
 def _as_name(subject: str | x509.Name) -> x509.Name:
@@ -130,6 +186,7 @@ class CertificateAuthority:
         self._key = key
         self._passphrase = passphrase
         self._pin = pin
+        self._templates: dict[str, _ProfileTemplate] = {}
 
     # -- opening and creating -------------------------------------------------
 
@@ -429,21 +486,82 @@ class CertificateAuthority:
         runs; :class:`~trustkit.errors.PolicyViolation` lists all that failed.
         ``path_length`` and ``name_constraints`` apply to CA profiles only.
         """
-        prof = profile if isinstance(profile, Profile) else get_profile(profile, self.profiles)
+        prof = self._profile(profile)
         if (path_length is not None or name_constraints is not None) and not prof.is_ca:
             raise ProfileError(
                 f"profile {prof.name}: path length and name constraints are for CA profiles"
             )
         now = utc(at) if at is not None else self.clock.now()
-        validity = timedelta(days=days) if days is not None else prof.validity
+        request = self._request(csr, prof, days=days, subject=subject, sans=sans, now=now)
+        check_request(request)
+        item = self._item(request, path_length=path_length, name_constraints=name_constraints)
+        record = self.store.issue(self.id, prof.name, item.build, at=now, shard=item.shard)
+        return IssuedCertificate(record.certificate, record, (self.certificate, *self.chain))
+
+    def issue_many(
+        self, enrollments: Iterable[Enrollment], *, at: datetime | None = None
+    ) -> list[IssuedCertificate]:
+        """Issue a certificate for each enrollment, all recorded in one store transaction.
+
+        All or nothing: every enrollment is checked first, and if any breaks
+        the policy (or names an unknown profile) nothing is signed or written
+        and one :class:`~trustkit.errors.BatchPolicyViolation` reports the
+        violations of every failing enrollment by its index. Otherwise each
+        gets a fresh serial, and the whole batch is committed at once (one
+        commit instead of one per certificate) before anything is returned.
+        Results come in the order of ``enrollments``.
+        """
+        now = utc(at) if at is not None else self.clock.now()
+        requests: list[IssuanceRequest] = []
+        failures: dict[int, list[Violation]] = {}
+        for index, enrollment in enumerate(enrollments):
+            try:
+                prof = self._profile(enrollment.profile)
+            except ProfileError as exc:
+                failures[index] = [Violation("profile", "profile", str(exc))]
+                continue
+            request = self._request(
+                enrollment.csr,
+                prof,
+                days=enrollment.days,
+                subject=enrollment.subject,
+                sans=enrollment.sans,
+                now=now,
+            )
+            violations = request_violations(request)
+            if violations:
+                failures[index] = violations
+            requests.append(request)
+        if failures:
+            raise BatchPolicyViolation(failures)
+        items = [self._item(request) for request in requests]
+        records = self.store.issue_many(self.id, items, at=now)
+        chain = (self.certificate, *self.chain)
+        return [IssuedCertificate(record.certificate, record, chain) for record in records]
+
+    def _profile(self, profile: str | Profile) -> Profile:
+        return profile if isinstance(profile, Profile) else get_profile(profile, self.profiles)
+
+    def _request(
+        self,
+        csr: x509.CertificateSigningRequest,
+        profile: Profile,
+        *,
+        days: int | None,
+        subject: str | x509.Name | None,
+        sans: Sequence[x509.GeneralName] | None,
+        now: datetime,
+    ) -> IssuanceRequest:
+        """What will be certified: names from the CSR unless given, validity from the profile."""
+        validity = timedelta(days=days) if days is not None else profile.validity
         not_after = now + validity
         if days is None:
             # The profile's default never outlives the issuer (RFC 5280 6.1.3 would
             # reject the tail); an explicit --days beyond it is a violation instead.
             not_after = min(not_after, self.certificate.not_valid_after_utc)
-        request = IssuanceRequest(
+        return IssuanceRequest(
             csr=csr,
-            profile=prof,
+            profile=profile,
             subject=_as_name(subject) if subject is not None else csr.subject,
             sans=tuple(sans) if sans is not None else tuple(requested_sans(csr)),
             not_before=now,
@@ -451,52 +569,95 @@ class CertificateAuthority:
             issuer=self.certificate,
             validity_requested=days is not None,
         )
-        check_request(request)
+
+    def _item(
+        self,
+        request: IssuanceRequest,
+        *,
+        path_length: int | None = None,
+        name_constraints: x509.NameConstraints | None = None,
+    ) -> IssueItem:
+        """The store's work item for a checked request: shard, names and a signing function."""
         key = self.key
+        algorithm = signature_hash_for(key)
         shards = self.config.crl_shards
         shard = secrets.randbelow(shards) if shards > 0 else 0
-        build = self._builder(request, path_length=path_length, name_constraints=name_constraints)
-        record = self.store.issue(
-            self.id,
-            prof.name,
-            lambda serial: build(serial, shard).sign(key, signature_hash_for(key)),
-            at=now,
-            shard=shard,
+        builder = self._builder(
+            request, shard, path_length=path_length, name_constraints=name_constraints
         )
-        return IssuedCertificate(record.certificate, record, (self.certificate, *self.chain))
+
+        def sign(serial: int) -> x509.Certificate:
+            return builder.serial_number(serial).sign(key, algorithm)
+
+        return IssueItem(
+            request.profile.name,
+            sign,
+            shard,
+            subject=format_name(request.subject),
+            sans=tuple(format_general_name(name) for name in request.sans),
+        )
 
     def _builder(
         self,
         request: IssuanceRequest,
+        shard: int,
         *,
         path_length: int | None,
         name_constraints: x509.NameConstraints | None,
-    ) -> Callable[[int, int], x509.CertificateBuilder]:
-        """The certificate builder for ``request``, waiting for its serial and shard."""
+    ) -> x509.CertificateBuilder:
+        """The certificate builder for ``request``, waiting for its serial number."""
         profile = request.profile
+        template = self._template(profile)
         public_key = request.csr.public_key()
-        extensions: list[tuple[x509.ExtensionType, bool]] = []
+        extensions: list[_Ext] = []
         if profile.is_ca:
             length = path_length if path_length is not None else profile.path_length
-            extensions.append((x509.BasicConstraints(ca=True, path_length=length), True))
-        extensions.append((profile.key_usage_extension(), True))
-        if profile.extended_key_usage:
+            extensions.append(_extension(x509.BasicConstraints(ca=True, path_length=length), True))
+        extensions.extend(template.head)
+        extensions.append(_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False))
+        extensions.append(template.authority_key_identifier)
+        if request.sans:
+            # RFC 5280 4.2.1.6: critical when the subject is empty.
             extensions.append(
-                (
+                _extension(
+                    x509.SubjectAlternativeName(list(request.sans)), not list(request.subject)
+                )
+            )
+        extensions.extend(template.policies)
+        if name_constraints is not None:
+            # RFC 5280 4.2.1.10: conforming CAs MUST mark name constraints critical.
+            extensions.append(_extension(name_constraints, True))
+        extensions.extend(template.tail)
+        extensions.extend(template.for_shard(shard))
+        # The extensions go in at once: each is of a distinct type by construction,
+        # and add_extension's duplicate scan per call would cost more than signing's
+        # share of the Python work.
+        return (
+            x509.CertificateBuilder(extensions=extensions)
+            .subject_name(request.subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)
+            .not_valid_before(request.not_before)
+            .not_valid_after(request.not_after)
+        )
+
+    def _template(self, profile: Profile) -> _ProfileTemplate:
+        """The extensions every certificate of ``profile`` shares, made once per CA and profile."""
+        cached = self._templates.get(profile.name)
+        if cached is not None and cached.profile is profile and cached.config is self.config:
+            return cached
+        head: list[_Ext] = [_extension(profile.key_usage_extension(), True)]
+        if profile.extended_key_usage:
+            head.append(
+                _extension(
                     x509.ExtendedKeyUsage(list(profile.extended_key_usage)),
                     profile.extended_key_usage_critical,
                 )
             )
-        extensions.append((x509.SubjectKeyIdentifier.from_public_key(public_key), False))
-        extensions.append((self._authority_key_identifier(), False))
-        if request.sans:
-            # RFC 5280 4.2.1.6: critical when the subject is empty.
-            extensions.append(
-                (x509.SubjectAlternativeName(list(request.sans)), not list(request.subject))
-            )
+        policies: list[_Ext] = []
         if profile.certificate_policies:
-            extensions.append(
-                (
+            policies.append(
+                _extension(
                     x509.CertificatePolicies(
                         [
                             x509.PolicyInformation(x509.ObjectIdentifier(oid), None)
@@ -506,13 +667,13 @@ class CertificateAuthority:
                     False,
                 )
             )
-        if name_constraints is not None:
-            # RFC 5280 4.2.1.10: conforming CAs MUST mark name constraints critical.
-            extensions.append((name_constraints, True))
+        tail: list[_Ext] = []
         aia = self._authority_information_access(profile)
         if aia is not None:
-            extensions.append((aia, False))
+            tail.append(_extension(aia, False))
         if profile.qc_statements is not None:
+            from ._asn1 import encode_qc_statements
+
             qc = profile.qc_statements
             der = encode_qc_statements(
                 compliance=qc.compliance,
@@ -521,38 +682,37 @@ class CertificateAuthority:
                 pds=((qc.pds_url, "en"),) if qc.pds_url else (),
                 semantics_id=qc.semantics_id,
             )
-            extensions.append((x509.UnrecognizedExtension(QC_STATEMENTS_OID, der), False))
+            tail.append(_extension(x509.UnrecognizedExtension(QC_STATEMENTS_OID, der), False))
         if profile.ocsp_no_check:
-            extensions.append((x509.OCSPNoCheck(), False))
-
-        base = (
-            x509.CertificateBuilder()
-            .subject_name(request.subject)
-            .issuer_name(self.certificate.subject)
-            .public_key(public_key)
-            .not_valid_before(request.not_before)
-            .not_valid_after(request.not_after)
+            tail.append(_extension(x509.OCSPNoCheck(), False))
+        template = _ProfileTemplate(
+            profile=profile,
+            config=self.config,
+            head=tuple(head),
+            authority_key_identifier=_extension(self._authority_key_identifier(), False),
+            policies=tuple(policies),
+            tail=tuple(tail),
+            shard_extensions=self._shard_extensions,
         )
-        for ext, critical in extensions:
-            base = base.add_extension(ext, critical=critical)
+        self._templates[profile.name] = template
+        return template
 
-        def build(serial: int, shard: int) -> x509.CertificateBuilder:
-            builder = base.serial_number(serial)
-            crl_dp = self._crl_distribution_points(profile, shard)
-            if crl_dp is not None:
-                builder = builder.add_extension(crl_dp, critical=False)
-            url = self.crl_url(shard)
-            if crl_dp is not None and url is not None and self.config.crl_delta:
-                # RFC 5280 4.2.1.15: where the delta CRL is; non-critical.
-                stem, dot, ext = url.rpartition(".")
-                delta = f"{stem}-delta.{ext}" if dot else f"{url}-delta"
-                point = x509.DistributionPoint(
-                    [x509.UniformResourceIdentifier(delta)], None, None, None
-                )
-                builder = builder.add_extension(x509.FreshestCRL([point]), critical=False)
-            return builder
-
-        return build
+    def _shard_extensions(self, profile: Profile, shard: int) -> tuple[_Ext, ...]:
+        """Where the CRL (and delta CRL) of ``shard`` is published, if ``profile`` says so."""
+        crl_dp = self._crl_distribution_points(profile, shard)
+        if crl_dp is None:
+            return ()
+        extensions = [_extension(crl_dp, False)]
+        url = self.crl_url(shard)
+        if url is not None and self.config.crl_delta:
+            # RFC 5280 4.2.1.15: where the delta CRL is; non-critical.
+            stem, dot, ext = url.rpartition(".")
+            delta = f"{stem}-delta.{ext}" if dot else f"{url}-delta"
+            point = x509.DistributionPoint(
+                [x509.UniformResourceIdentifier(delta)], None, None, None
+            )
+            extensions.append(_extension(x509.FreshestCRL([point]), False))
+        return tuple(extensions)
 
     def _authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
         try:

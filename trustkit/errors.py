@@ -14,6 +14,7 @@ say what, so a program never has to parse a message::
     ├── ConfigError                a CA directory or trustkit.toml that is wrong
     ├── ProfileError               an unknown or inconsistent certificate profile
     ├── PolicyViolation            issuance refused; ``violations`` lists every reason
+    │   └── BatchPolicyViolation   a batch refused; ``failures`` by request index
     ├── StoreError                 the certificate store failed
     │   ├── DuplicateSerialError   a serial already used by the same issuer
     │   └── NotFoundError          no record for a serial
@@ -37,12 +38,13 @@ its one-line reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = [
     "AlreadyRevokedError",
+    "BatchPolicyViolation",
     "CSRError",
     "ConfigError",
     "DecodeError",
@@ -135,6 +137,24 @@ class PolicyViolation(TrustkitError):
     def __init__(self, violations: Sequence[Violation]) -> None:
         self.violations = tuple(violations)
         super().__init__("; ".join(str(v) for v in self.violations) or "policy violation")
+
+
+class BatchPolicyViolation(PolicyViolation):
+    """Requests of a batch broke rules, so nothing of the batch was issued.
+
+    ``failures`` maps the index of each failing request to its violations;
+    ``violations`` has them all, each field prefixed with ``requests[i].``.
+    """
+
+    def __init__(self, failures: Mapping[int, Sequence[Violation]]) -> None:
+        self.failures = {index: tuple(failures[index]) for index in sorted(failures)}
+        super().__init__(
+            [
+                Violation(v.check, f"requests[{index}].{v.field}", v.message)
+                for index, found in self.failures.items()
+                for v in found
+            ]
+        )
 
 
 class StoreError(TrustkitError):

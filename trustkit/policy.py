@@ -35,6 +35,7 @@ __all__ = [
     "IssuanceRequest",
     "check_request",
     "name_constraint_violations",
+    "request_violations",
 ]
 
 MIN_RSA_BITS = 2048
@@ -287,9 +288,16 @@ DEFAULT_CHECKS: tuple[Check, ...] = (
 """The checks every issuance passes, in the order their findings are reported."""
 
 
+def request_violations(
+    request: IssuanceRequest, checks: Sequence[Check] = DEFAULT_CHECKS
+) -> list[Violation]:
+    """Run every check; every way ``request`` breaks the policy, in check order."""
+    return [v for check in checks for v in check(request)]
+
+
 def check_request(request: IssuanceRequest, checks: Sequence[Check] = DEFAULT_CHECKS) -> None:
     """Run every check; raise one :class:`PolicyViolation` listing all that failed."""
-    violations = [v for check in checks for v in check(request)]
+    violations = request_violations(request, checks)
     if violations:
         raise PolicyViolation(violations)
 

@@ -1,7 +1,9 @@
 """Options and helpers shared by the CLI commands.
 
 Passphrases come from ``--passphrase-file``, then ``$TRUSTKIT_PASSPHRASE``,
-then a prompt that does not echo; they are never printed or logged.
+then a prompt that does not echo; they are never printed or logged. A hidden
+``--passphrase TEXT`` works like ``$TRUSTKIT_PASSPHRASE`` but warns: text on
+a command line is visible to other users (``ps``) and kept in shell history.
 """
 
 from __future__ import annotations
@@ -36,13 +38,52 @@ def ca_option(func: F) -> F:
     )(func)
 
 
+COMMAND_LINE_PASSPHRASE_WARNING = (
+    "warning: a passphrase on the command line is visible to other users (ps, shell history); "
+    f"use --passphrase-file or ${PASSPHRASE_ENV}"
+)
+_COMMAND_LINE_PASSPHRASE = "trustkit.command_line_passphrase"
+"""Where the hidden ``--passphrase`` value waits in the click context's ``meta``."""
+
+
+def _take_command_line_passphrase(
+    ctx: click.Context, _param: click.Parameter, value: str | None
+) -> None:
+    if value is None:
+        return
+    click.echo(COMMAND_LINE_PASSPHRASE_WARNING, err=True)
+    if not value:
+        raise click.BadParameter("must not be empty", param_hint="--passphrase")
+    ctx.meta[_COMMAND_LINE_PASSPHRASE] = value.encode()
+
+
 def passphrase_file_option(func: F) -> F:
-    """``--passphrase-file FILE``: read the key passphrase from the file's first line."""
+    """``--passphrase-file FILE``: read the key passphrase from the file's first line.
+
+    Also adds the hidden ``--passphrase TEXT``, which stands in for
+    ``$TRUSTKIT_PASSPHRASE`` and prints a warning to stderr.
+    """
+    func = click.option(
+        "--passphrase",
+        "command_line_passphrase",
+        hidden=True,
+        expose_value=False,
+        callback=_take_command_line_passphrase,
+        help="The key passphrase itself (visible to other users: prefer --passphrase-file).",
+    )(func)
     return click.option(
         "--passphrase-file",
         type=click.Path(dir_okay=False, exists=True, path_type=Path),
         help=f"Read the key passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
     )(func)
+
+
+def _command_line_passphrase() -> bytes | None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    value = ctx.find_root().meta.get(_COMMAND_LINE_PASSPHRASE)
+    return value if isinstance(value, bytes) else None
 
 
 def json_option(func: F) -> F:
@@ -65,10 +106,18 @@ def passphrase(
     confirm: bool = False,
     fallback_env: str | None = None,
 ) -> bytes:
-    """The passphrase from ``path``, ``$env`` (or ``$fallback_env``), or an interactive prompt."""
+    """The passphrase from ``path``, ``$env`` (or ``$fallback_env``), or an interactive prompt.
+
+    Where ``$TRUSTKIT_PASSPHRASE`` would be read, the hidden ``--passphrase``
+    comes first.
+    """
     if path is not None:
         return _read_passphrase_file(path)
     for name in (env, fallback_env):
+        if name == PASSPHRASE_ENV:
+            given = _command_line_passphrase()
+            if given is not None:
+                return given
         if name and os.environ.get(name):
             return os.environ[name].encode()
     value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)

@@ -11,7 +11,6 @@ from ..config import CONFIG_FILE
 from ..csr import load_csr
 from ..encoding import format_serial, parse_serial
 from ..errors import ConfigError
-from ..inspection import Described, describe_certificate, render_text
 from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
 from ..names import format_name, parse_general_names, parse_name_constraint
 from ..store import CertificateRecord, CertStatus
@@ -242,10 +241,37 @@ def subca(
         child.close()
 
 
+CSR_SUFFIXES = (".pem", ".der", ".csr", ".req")
+"""Files taken from ``--csr-dir``."""
+
+
+def _csr_files(csr_paths: tuple[Path, ...], csr_dir: Path | None) -> list[Path]:
+    paths = list(csr_paths)
+    if csr_dir is not None:
+        found = sorted(
+            p for p in csr_dir.iterdir() if p.suffix.lower() in CSR_SUFFIXES and p.is_file()
+        )
+        if not found:
+            raise click.UsageError(f"--csr-dir {csr_dir}: no CSR files ({', '.join(CSR_SUFFIXES)})")
+        paths.extend(found)
+    if not paths:
+        raise click.UsageError("give --csr FILE (repeatable) or --csr-dir DIR")
+    return paths
+
+
 @click.command("issue")
 @ca_option
 @click.option(
-    "--csr", "csr_path", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path)
+    "--csr",
+    "csr_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="CSR file, PEM or DER; repeat it to issue a batch.",
+)
+@click.option(
+    "--csr-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help=f"Issue a batch: every {', '.join(CSR_SUFFIXES)} file in this directory.",
 )
 @click.option("--profile", default="tls-server", show_default=True, help="Certificate profile.")
 @click.option(
@@ -258,23 +284,42 @@ def subca(
     "-o",
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file (default: stdout).",
+    help="Output file (default: stdout); one CSR only.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Batch output: each certificate goes to DIR/<CSR file name>.pem.",
 )
 @click.option("--fullchain", is_flag=True, help="Write the certificate followed by its chain.")
 @passphrase_file_option
 @pin_file_option
 def issue(
     ca_dir: Path,
-    csr_path: Path,
+    csr_paths: tuple[Path, ...],
+    csr_dir: Path | None,
     profile: str,
     days: int | None,
     sans: tuple[str, ...],
     out: Path | None,
+    out_dir: Path | None,
     fullchain: bool,
     passphrase_file: Path | None,
     pin_file: Path | None,
 ) -> None:
-    """Issue a certificate from a CSR under a profile."""
+    """Issue a certificate from a CSR under a profile, or a batch of them.
+
+    A batch (several --csr, or --csr-dir) is issued in one process with one
+    key unlock and recorded in one store transaction: all or nothing.
+    """
+    paths = _csr_files(csr_paths, csr_dir)
+    batch = len(paths) > 1 or csr_dir is not None or out_dir is not None
+    if batch:
+        _issue_batch(
+            ca_dir, paths, profile, days, sans, out, out_dir, fullchain, passphrase_file, pin_file
+        )
+        return
+    csr_path = paths[0]
     csr = load_csr(read_input(csr_path), what=str(csr_path))
     ca = CertificateAuthority.open(
         ca_dir,
@@ -290,6 +335,54 @@ def issue(
             f"{issued.record.subject or ', '.join(issued.record.sans)} -> {out}",
             err=True,
         )
+
+
+def _issue_batch(
+    ca_dir: Path,
+    paths: list[Path],
+    profile: str,
+    days: int | None,
+    sans: tuple[str, ...],
+    out: Path | None,
+    out_dir: Path | None,
+    fullchain: bool,
+    passphrase_file: Path | None,
+    pin_file: Path | None,
+) -> None:
+    from ..ca import Enrollment
+    from ..errors import BatchPolicyViolation, PolicyViolation, Violation
+
+    if out is not None or out_dir is None:
+        raise click.UsageError("a batch of CSRs needs --out-dir DIR (and no -o)")
+    if sans:
+        raise click.UsageError("--san replaces one CSR's names; it cannot apply to a batch")
+    targets = [out_dir / f"{path.stem}.pem" for path in paths]
+    if len(set(targets)) != len(targets):
+        raise click.UsageError("two CSR files share a name; their certificates would collide")
+    enrollments = [
+        Enrollment(load_csr(read_input(path), what=str(path)), profile, days) for path in paths
+    ]
+    ca = CertificateAuthority.open(
+        ca_dir,
+        passphrase=lazy_passphrase(passphrase_file, prompt="Passphrase for the CA key"),
+        pin=lazy_pin(pin_file),
+    )
+    with ca:
+        try:
+            issued = ca.issue_many(enrollments)
+        except BatchPolicyViolation as exc:
+            # Name the CSR file, not its index in the batch.
+            raise PolicyViolation(
+                [
+                    Violation(v.check, f"{paths[index]}: {v.field}", v.message)
+                    for index, found in exc.failures.items()
+                    for v in found
+                ]
+            ) from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for target, certificate in zip(targets, issued, strict=True):
+        write_output(target, certificate.fullchain_pem() if fullchain else certificate.pem())
+    click.echo(f"issued {len(issued)} certificates ({profile}) -> {out_dir}", err=True)
 
 
 @click.command("list")
@@ -322,6 +415,8 @@ def show(ca_dir: Path, serial: str, pem: bool, as_json: bool) -> None:
     """Show one issued certificate by its serial number (hex)."""
     with CertificateAuthority.open(ca_dir) as ca:
         record = ca.get(parse_serial(serial))
+    from ..inspection import Described, describe_certificate, render_text
+
     if pem:
         from ..encoding import pem_encode
 

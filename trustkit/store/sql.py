@@ -8,24 +8,26 @@ SQLite: the file lives in the CA directory, in WAL mode so that OCSP and CRL
 readers never wait for an issuance; every writing transaction starts with
 ``BEGIN IMMEDIATE`` so two processes issuing at once queue on the write lock
 instead of failing half-way, and ``synchronous=FULL`` keeps a committed
-issuance on disk through a power cut.
+issuance on disk through a power cut. Certificates are signed before the
+writing transaction begins, so the write lock is held only for the INSERT and
+the commit; a batch (:meth:`SQLStore.issue_many`) pays one commit for all.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 
-from .._asn1 import encode_revoked_entry
 from ..clock import utc
 from ..errors import AlreadyRevokedError, DuplicateSerialError, NotFoundError, StoreError
 from ..names import format_general_name, format_name
@@ -36,6 +38,7 @@ from . import (
     CertStatus,
     CRLEntries,
     CRLRecord,
+    IssueItem,
     RevokedEntry,
     SerialStatus,
 )
@@ -47,6 +50,8 @@ _SQLITE_BUSY_TIMEOUT_S = 30
 _SQLITE_POOL_SIZE = 4
 _ISSUE_ATTEMPTS = 8
 """A fresh 159-bit serial colliding even once is as good as impossible; eight is plenty."""
+_IN_CHUNK = 500
+"""Serials per ``IN (...)`` list: well below SQLite's limit on bound parameters."""
 
 _WRITE = "trustkit_write"
 
@@ -222,6 +227,17 @@ class SQLStore:
             ) from exc
 
     def _create_schema(self) -> None:
+        try:
+            # The common case, a store of this version, needs one read and no
+            # write transaction (whose commit would cost a sync on SQLite).
+            with self._engine.connect() as conn:
+                current = conn.execute(
+                    sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+                ).scalar()
+        except SQLAlchemyError:
+            current = None  # no schema yet
+        if current is not None and current == str(SCHEMA_VERSION):
+            return
         with self._writer.begin() as conn:
             metadata.create_all(conn)
             version = conn.execute(
@@ -247,31 +263,83 @@ class SQLStore:
         shard: int = 0,
         serial_source: Callable[[], int] = new_serial,
     ) -> CertificateRecord:
+        item = IssueItem(profile, build, shard)
+        return self.issue_many(issuer, (item,), at=at, serial_source=serial_source)[0]
+
+    def issue_many(
+        self,
+        issuer: str,
+        items: Sequence[IssueItem],
+        *,
+        at: datetime,
+        serial_source: Callable[[], int] = new_serial,
+    ) -> list[CertificateRecord]:
+        if not items:
+            return []
+        issued_at = utc(at)
+        drawn: set[int] = set()
+        # Signing happens before the transaction: the write lock (SQLite) is
+        # held only for the INSERT and the commit, so processes sign in parallel.
+        built = [self._build(item, self._draw(serial_source, drawn)) for item in items]
+        rows = [
+            self._item_values(issuer, item, cert, issued_at)
+            for item, cert in zip(items, built, strict=True)
+        ]
         for _ in range(_ISSUE_ATTEMPTS):
-            serial = serial_source()
             try:
                 with self._writer.begin() as conn:
-                    taken = conn.execute(
-                        sa.select(certificates.c.serial).where(
-                            certificates.c.issuer == issuer,
-                            certificates.c.serial == _serial_key(serial),
-                        )
-                    ).first()
-                    if taken is not None:
-                        continue
-                    cert = build(serial)
-                    if cert.serial_number != serial:
-                        raise StoreError("issue: the certificate built does not carry its serial")
-                    values = self._values(issuer, profile, cert, at=at, shard=shard)
-                    conn.execute(certificates.insert().values(**values))
-                return self._record_of(values)
+                    conn.execute(certificates.insert(), rows)
             except IntegrityError:
-                # Another process took the same serial between our check and
-                # insert (PostgreSQL); draw again.
+                # A serial was taken (before, or by another process meanwhile):
+                # draw again for those only; the primary key is the arbiter.
+                taken = self._taken(issuer, [row["serial"] for row in rows])
+                if not taken:
+                    raise StoreError(
+                        f"store {self.url}: issuance not recorded (constraint violated)"
+                    ) from None
+                for index, row in enumerate(rows):
+                    if row["serial"] in taken:
+                        item = items[index]
+                        cert = self._build(item, self._draw(serial_source, drawn))
+                        built[index] = cert
+                        rows[index] = self._item_values(issuer, item, cert, issued_at)
                 continue
             except SQLAlchemyError as exc:
                 raise StoreError(f"store {self.url}: issuance not recorded ({exc})") from exc
+            return [
+                self._record_of(row, item, cert)
+                for row, item, cert in zip(rows, items, built, strict=True)
+            ]
         raise StoreError(f"store {self.url}: no free serial after {_ISSUE_ATTEMPTS} draws")
+
+    @staticmethod
+    def _draw(serial_source: Callable[[], int], drawn: set[int]) -> int:
+        """A serial not drawn before for this batch."""
+        for _ in range(_ISSUE_ATTEMPTS):
+            serial = serial_source()
+            if serial not in drawn:
+                drawn.add(serial)
+                return serial
+        raise StoreError(f"issue: no fresh serial after {_ISSUE_ATTEMPTS} draws")
+
+    @staticmethod
+    def _build(item: IssueItem, serial: int) -> x509.Certificate:
+        cert = item.build(serial)
+        if cert.serial_number != serial:
+            raise StoreError("issue: the certificate built does not carry its serial")
+        return cert
+
+    def _taken(self, issuer: str, keys: Sequence[str]) -> set[str]:
+        """Which of the serial keys ``issuer`` has recorded already."""
+        taken: set[str] = set()
+        with self._engine.connect() as conn:
+            for start in range(0, len(keys), _IN_CHUNK):
+                query = sa.select(certificates.c.serial).where(
+                    certificates.c.issuer == issuer,
+                    certificates.c.serial.in_(keys[start : start + _IN_CHUNK]),
+                )
+                taken.update(conn.execute(query).scalars())
+        return taken
 
     def add(self, issuer: str, profile: str, cert: x509.Certificate, *, at: datetime) -> None:
         """Record a certificate made elsewhere (such as a CA's own certificate)."""
@@ -282,17 +350,36 @@ class SQLStore:
         except IntegrityError as exc:
             raise DuplicateSerialError(cert.serial_number) from exc
 
+    @classmethod
+    def _item_values(
+        cls, issuer: str, item: IssueItem, cert: x509.Certificate, at: datetime
+    ) -> dict[str, Any]:
+        return cls._values(
+            issuer,
+            item.profile,
+            cert,
+            at=at,
+            shard=item.shard,
+            subject=item.subject,
+            sans=item.sans,
+        )
+
     @staticmethod
     def _values(
-        issuer: str, profile: str, cert: x509.Certificate, *, at: datetime, shard: int
+        issuer: str,
+        profile: str,
+        cert: x509.Certificate,
+        *,
+        at: datetime,
+        shard: int,
+        subject: str | None = None,
+        sans: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
-        from cryptography.hazmat.primitives.serialization import Encoding
-
         return {
             "issuer": issuer,
             "serial": _serial_key(cert.serial_number),
-            "subject": format_name(cert.subject),
-            "sans": json.dumps(_sans_of(cert)),
+            "subject": format_name(cert.subject) if subject is None else subject,
+            "sans": json.dumps(_sans_of(cert) if sans is None else list(sans)),
             "profile": profile,
             "not_before": cert.not_valid_before_utc,
             "not_after": cert.not_valid_after_utc,
@@ -303,12 +390,14 @@ class SQLStore:
         }
 
     @staticmethod
-    def _record_of(values: dict[str, Any]) -> CertificateRecord:
+    def _record_of(
+        values: dict[str, Any], item: IssueItem, built: x509.Certificate
+    ) -> CertificateRecord:
         return CertificateRecord(
             issuer=values["issuer"],
-            serial=int(values["serial"], 16),
+            serial=built.serial_number,
             subject=values["subject"],
-            sans=tuple(json.loads(values["sans"])),
+            sans=item.sans if item.sans is not None else tuple(json.loads(values["sans"])),
             profile=values["profile"],
             not_before=values["not_before"],
             not_after=values["not_after"],
@@ -316,6 +405,7 @@ class SQLStore:
             status=CertStatus.VALID,
             issued_at=values["issued_at"],
             shard=values["shard"],
+            built=built,
         )
 
     def find(self, issuer: str, serial: int) -> CertificateRecord | None:
@@ -353,6 +443,9 @@ class SQLStore:
         invalidity_date: datetime | None = None,
     ) -> CertificateRecord:
         where = (certificates.c.issuer == issuer, certificates.c.serial == _serial_key(serial))
+        # asn1crypto is imported only when a revocation needs it: issuing does not.
+        from .._asn1 import encode_revoked_entry
+
         invalidity = None if invalidity_date is None else utc(invalidity_date)
         entry = encode_revoked_entry(serial, utc(at), reason.value, invalidity)
         for _ in range(2):
@@ -496,6 +589,8 @@ class SQLStore:
             missing = conn.execute(query).all()
         if not missing:
             return
+        from .._asn1 import encode_revoked_entry
+
         with self._writer.begin() as conn:
             conn.execute(
                 certificates.update()
