@@ -23,7 +23,7 @@ from trustkit._asn1 import (
 from trustkit.cms import DigestAlgorithm, RSAPadding, Signer, sign
 from trustkit.cms._signer import make_signer_info
 from trustkit.cms.verify import verify_cms
-from trustkit.errors import InvalidSignatureError
+from trustkit.errors import InvalidSignatureError, SignatureError
 
 from .conftest import KEY_TYPES, SIGNED_AT, VERIFY_AT, Pki
 
@@ -233,3 +233,17 @@ def test_rsa_pss_template_verifies(pki: Pki) -> None:
     tampered[-5] ^= 0x01  # inside the signature value
     with pytest.raises(InvalidSignatureError, match="signature"):
         verify_cms(CONTENT, bytes(tampered), trust_anchors=[pki.root.certificate], at=VERIFY_AT)
+
+
+def test_an_embedded_certificate_with_a_negative_serial_is_refused(pki: Pki) -> None:
+    key, cert = pki.signers["ec-p256"]
+    der = sign(CONTENT, Signer(key, cert, pki.chain), at=SIGNED_AT)
+    anchors = [pki.root.certificate]
+    verify_cms(CONTENT, der, trust_anchors=anchors, at=VERIFY_AT)  # the twin that passes
+    issuing = pki.issuing.certificate.public_bytes(Encoding.DER)
+    version_and_serial = b"\xa0\x03\x02\x01\x02\x02"
+    at = issuing.index(version_and_serial) + len(version_and_serial) + 1
+    negative = issuing[:at] + bytes([issuing[at] | 0x80]) + issuing[at + 1 :]
+    assert der.count(issuing) == 1
+    with pytest.raises(SignatureError, match=r"certificate \d cannot be parsed.*4\.1\.2\.2"):
+        verify_cms(CONTENT, der.replace(issuing, negative), trust_anchors=anchors, at=VERIFY_AT)

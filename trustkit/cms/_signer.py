@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 
 from .._asn1 import (
     EssCertId,
@@ -187,7 +189,14 @@ MAX_PARSED_CERTIFICATES = 512
 def _load_certificate(der: bytes) -> x509.Certificate:
     # The same object for the same DER lets validation reuse what it parsed from it.
     # Failures raise and are not cached.
-    cert = x509.load_der_x509_certificate(der)
+    with warnings.catch_warnings():
+        # cryptography warns of a serial number that is not positive, and means to
+        # refuse it (RFC 5280 4.1.2.2: MUST be positive): refused here already.
+        warnings.simplefilter("error", CryptographyDeprecationWarning)
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except CryptographyDeprecationWarning as exc:
+            raise ValueError(f"{exc} (RFC 5280 4.1.2.2)") from None
     cert.subject.public_bytes()
     cert.issuer.public_bytes()
     len(cert.extensions)

@@ -12,6 +12,7 @@ entry lives; signature results are keyed by the bytes that decide them.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -244,10 +245,12 @@ class CrlFacts:
     are kept per signer key.
     """
 
-    __slots__ = ("_issuer_norm", "_signatures", "crl", "memo")
+    __slots__ = ("_issuer_norm", "_signatures", "crl", "memo", "token")
 
     def __init__(self, crl: x509.CertificateRevocationList) -> None:
         self.crl = crl
+        # Names this CRL in other keys; never reused, as an id can be once the CRL is gone.
+        self.token = next(_TOKENS)
         self.memo: dict[object, object] = {}
         self._signatures: dict[bytes, bool] = {}
         self._issuer_norm: NormalizedName | None = None
@@ -278,8 +281,9 @@ MAX_CRLS = 32
 _FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES, refresh=False)
 _CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
 _SIGNATURES: LruCache[bytes, bool] = LruCache(MAX_SIGNATURES)
-RESULTS: LruCache[Hashable, tuple[ValidationResult, tuple[object, ...]]] = LruCache(MAX_RESULTS)
-"""Successful validation results and the objects their key names by identity."""
+RESULTS: LruCache[Hashable, ValidationResult] = LruCache(MAX_RESULTS)
+"""Successful validation results; CRLs are named in the keys by :attr:`CrlFacts.token`."""
+_TOKENS = itertools.count()
 
 
 def facts_of(cert: x509.Certificate) -> CertFacts:

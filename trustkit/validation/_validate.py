@@ -20,7 +20,7 @@ from ..errors import (
     ValidationError,
 )
 from ..names import format_name
-from ._cache import RESULTS, facts_of, signature_cached
+from ._cache import RESULTS, crl_facts_of, facts_of, signature_cached
 from ._crypto import key_problem, signature_problem, verify_signature
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
@@ -264,7 +264,7 @@ def validate(
         if key is not None:
             cached = RESULTS.get(key)
             if cached is not None:
-                return cached[0]
+                return cached
     try:
         result = _validate(
             cert,
@@ -293,8 +293,7 @@ def validate(
             f"a certificate on the path cannot be parsed ({exc})", path=(cert,), index=0
         ) from None
     if key is not None:
-        # The CRLs are in the key by identity: the entry keeps them alive.
-        RESULTS.put(key, (result, tuple(crl_list)))
+        RESULTS.put(key, result)
     return result
 
 
@@ -311,7 +310,8 @@ def _result_key(
     """What a successful validation's result depends on, or ``None`` when it cannot be told.
 
     Without a fetcher or OCSP responses, the only inputs that come from outside are
-    the certificates (by DER), the CRLs (by identity: they are immutable), the
+    the certificates (by DER), the CRLs (by identity, through the token of their
+    cached facts: a CRL object is immutable; none is kept alive by a result), the
     purpose, host name and policy, and the time. The time enters validation only
     through comparisons with the validity bounds of the certificates given and with
     the CRLs' thisUpdate and nextUpdate (RFC 5280 6.1.3 a 2, 6.3.3 a); so every
@@ -334,7 +334,7 @@ def _result_key(
         facts_of(cert).der,
         tuple(facts_of(c).der for c in anchors),
         tuple(facts_of(c).der for c in pool),
-        tuple(id(c) for c in crls),
+        tuple(crl_facts_of(c).token for c in crls),
         bisect.bisect_left(instants, at),
         bisect.bisect_right(instants, at),
         purpose,
