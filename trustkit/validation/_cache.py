@@ -133,6 +133,7 @@ class CertFacts:
         "_subject_text",
         "cert",
         "der",
+        "memo",
     )
 
     def __init__(self, cert: x509.Certificate) -> None:
@@ -145,6 +146,8 @@ class CertFacts:
         self._subject_text: str | None = None
         self._encoding: CertificateEncoding | DecodeError | None = None
         self._serial: int | None = None
+        # Other values derived from the certificate alone, by the modules that derive them.
+        self.memo: dict[object, object] = {}
         self._key: PublicKey | _Unset | None = _UNSET
         self._by_oid: dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]] | None = None
 

@@ -150,7 +150,8 @@ def process_path(
                 )
 
             # 6.1.3 (b, c): name constraints.
-            if not (self_issued and not last):
+            # (Without any constraint yet, no name can break one.)
+            if not (self_issued and not last) and (constraints.permitted or constraints.excluded):
                 why = constraints.violation(constrained_names(cert, _subject_alt_names(cert)))
                 if why is not None:
                     raise fail(idx, f"name constraints violated: {why} (RFC 5280 6.1.3 b, c)")
@@ -290,13 +291,21 @@ def _check_critical(
     fail: Callable[[int, str], PathValidationError],
     clause: str,
 ) -> None:
-    try:
-        extensions = list(cert.extensions)
-    except (ValueError, x509.DuplicateExtension) as exc:
-        raise fail(idx, f"extensions cannot be parsed ({exc})") from None
-    for ext in extensions:
-        if ext.critical and ext.oid not in KNOWN_EXTENSIONS:
-            raise fail(
-                idx,
-                f"unknown critical extension {ext.oid.dotted_string} (RFC 5280 {clause})",
+    memo = facts_of(cert).memo
+    if "unknown critical" not in memo:  # a function of the certificate alone
+        try:
+            memo["unknown critical"] = next(
+                (
+                    f"unknown critical extension {ext.oid.dotted_string}"
+                    for ext in cert.extensions
+                    if ext.critical and ext.oid not in KNOWN_EXTENSIONS
+                ),
+                None,
             )
+        except (ValueError, x509.DuplicateExtension) as exc:
+            memo["unknown critical"] = ValueError(f"extensions cannot be parsed ({exc})")
+    problem = memo["unknown critical"]
+    if isinstance(problem, ValueError):
+        raise fail(idx, str(problem)) from None
+    if problem is not None:
+        raise fail(idx, f"{problem} (RFC 5280 {clause})")

@@ -25,6 +25,90 @@ MAX_SERIAL_OCTETS = 21
 """20 octets (RFC 5280 4.1.2.2), plus the sign octet that 20 random bytes can need."""
 
 
+def _problem(cert: x509.Certificate, is_ee: bool, purpose: Purpose) -> str | None:
+    """The first rule of the profile that ``cert`` breaks in its role, or ``None``."""
+    if cert.version is not x509.Version.v3:
+        return "must be an X.509 v3 certificate (CABF 7.1.1)"
+    serial = facts_of(cert).serial
+    if serial < 0:
+        return "serial number must not be negative (RFC 5280 4.1.2.2)"
+    if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS:
+        return "serial number is longer than 20 octets (RFC 5280 4.1.2.2)"
+    try:
+        times_ok = facts_of(cert).encoding.validity_times_well_encoded
+    except DecodeError:
+        times_ok = False
+    if not times_ok:
+        return "validity dates before 2050 must be UTCTime (RFC 5280 4.1.2.5)"
+    if not cert.issuer.rdns:
+        return "issuer must be a non-empty name (RFC 5280 4.1.2.4)"
+    exts = facts_of(cert).extensions_by_oid()
+
+    aia = exts.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    if aia is not None and aia.critical:
+        return "authorityInfoAccess must not be critical (RFC 5280 4.2.2.1)"
+    aki = exts.get(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+    if aki is not None and aki.critical:
+        return "authorityKeyIdentifier must not be critical (RFC 5280 4.2.1.1)"
+    ski = exts.get(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    if ski is not None and ski.critical and not is_ee:
+        return "subjectKeyIdentifier must not be critical (RFC 5280 4.2.1.2)"
+    eku = exts.get(ExtensionOID.EXTENDED_KEY_USAGE)
+    if eku is not None and eku.critical:
+        return "extendedKeyUsage must not be critical (CABF 7.1.2.7.10)"
+    ku = exts.get(ExtensionOID.KEY_USAGE)
+    bc = exts.get(ExtensionOID.BASIC_CONSTRAINTS)
+    nc = exts.get(ExtensionOID.NAME_CONSTRAINTS)
+
+    if is_ee:
+        if aki is None:
+            return "authorityKeyIdentifier is required (RFC 5280 4.2.1.1)"
+        if isinstance(bc, x509.Extension) and isinstance(bc.value, x509.BasicConstraints):
+            if bc.value.ca:
+                return "an end entity must not assert cA (CABF 7.1.2.7.8)"
+        if isinstance(ku, x509.Extension) and isinstance(ku.value, x509.KeyUsage):
+            if ku.value.key_cert_sign:
+                return "an end entity must not assert keyCertSign"
+        if nc is not None:
+            return "an end entity must not carry nameConstraints"
+        san = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        if san is None:
+            return "subjectAltName is required (CABF 7.1.2.7.12)"
+        if purpose is Purpose.TLS_SERVER and san.critical == bool(cert.subject.rdns):
+            return (
+                "subjectAltName must be critical exactly when the subject is empty "
+                "(RFC 5280 4.2.1.6)"
+            )
+        return None
+
+    # CA certificates, the trust anchor included.
+    if bc is None or not isinstance(bc.value, x509.BasicConstraints) or not bc.value.ca:
+        return "a CA certificate needs basicConstraints with cA (RFC 5280 4.2.1.9)"
+    if not bc.critical:
+        return "basicConstraints must be critical in a CA (RFC 5280 4.2.1.9)"
+    if ku is None:
+        return "a CA certificate needs keyUsage (RFC 5280 4.2.1.3)"
+    if isinstance(ku.value, x509.KeyUsage) and not ku.value.key_cert_sign:
+        return "a CA certificate needs keyUsage keyCertSign"
+    if aki is not None and isinstance(aki.value, x509.AuthorityKeyIdentifier):
+        if aki.value.key_identifier is None:
+            return "authorityKeyIdentifier needs keyIdentifier (CABF 7.1.2.11.1)"
+        if (
+            aki.value.authority_cert_issuer is not None
+            or aki.value.authority_cert_serial_number is not None
+        ):
+            return "authorityKeyIdentifier must not name issuer and serial (CABF 7.1.2.11.1)"
+    if nc is not None and isinstance(nc.value, x509.NameConstraints):
+        if not nc.value.permitted_subtrees and not nc.value.excluded_subtrees:
+            return "nameConstraints must not be empty (RFC 5280 4.2.1.10)"
+    key = facts_of(cert).key
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        return "CA keys must be RSA or ECDSA (CABF 7.1.3.1)"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in _WEB_CURVES:
+        return f"curve {key.curve.name} is not allowed (CABF 7.1.3.1)"
+    return None
+
+
 def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> None:
     """Raise :class:`PathValidationError` where ``path`` breaks the web PKI profile."""
 
@@ -38,89 +122,13 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
 
     for index, cert in enumerate(path):
         is_ee = index == 0 and len(path) > 1
-        if cert.version is not x509.Version.v3:
-            raise fail(index, "must be an X.509 v3 certificate (CABF 7.1.1)")
-        serial = facts_of(cert).serial
-        if serial < 0:
-            raise fail(index, "serial number must not be negative (RFC 5280 4.1.2.2)")
-        if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS:
-            raise fail(index, "serial number is longer than 20 octets (RFC 5280 4.1.2.2)")
-        try:
-            times_ok = facts_of(cert).encoding.validity_times_well_encoded
-        except DecodeError:
-            times_ok = False
-        if not times_ok:
-            raise fail(index, "validity dates before 2050 must be UTCTime (RFC 5280 4.1.2.5)")
-        if not cert.issuer.rdns:
-            raise fail(index, "issuer must be a non-empty name (RFC 5280 4.1.2.4)")
-        exts = facts_of(cert).extensions_by_oid()
-
-        aia = exts.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
-        if aia is not None and aia.critical:
-            raise fail(index, "authorityInfoAccess must not be critical (RFC 5280 4.2.2.1)")
-        aki = exts.get(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
-        if aki is not None and aki.critical:
-            raise fail(index, "authorityKeyIdentifier must not be critical (RFC 5280 4.2.1.1)")
-        ski = exts.get(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
-        if ski is not None and ski.critical and not is_ee:
-            raise fail(index, "subjectKeyIdentifier must not be critical (RFC 5280 4.2.1.2)")
-        eku = exts.get(ExtensionOID.EXTENDED_KEY_USAGE)
-        if eku is not None and eku.critical:
-            raise fail(index, "extendedKeyUsage must not be critical (CABF 7.1.2.7.10)")
-        ku = exts.get(ExtensionOID.KEY_USAGE)
-        bc = exts.get(ExtensionOID.BASIC_CONSTRAINTS)
-        nc = exts.get(ExtensionOID.NAME_CONSTRAINTS)
-
-        if is_ee:
-            if aki is None:
-                raise fail(index, "authorityKeyIdentifier is required (RFC 5280 4.2.1.1)")
-            if isinstance(bc, x509.Extension) and isinstance(bc.value, x509.BasicConstraints):
-                if bc.value.ca:
-                    raise fail(index, "an end entity must not assert cA (CABF 7.1.2.7.8)")
-            if isinstance(ku, x509.Extension) and isinstance(ku.value, x509.KeyUsage):
-                if ku.value.key_cert_sign:
-                    raise fail(index, "an end entity must not assert keyCertSign")
-            if nc is not None:
-                raise fail(index, "an end entity must not carry nameConstraints")
-            san = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-            if san is None:
-                raise fail(index, "subjectAltName is required (CABF 7.1.2.7.12)")
-            if purpose is Purpose.TLS_SERVER and san.critical == bool(cert.subject.rdns):
-                raise fail(
-                    index,
-                    "subjectAltName must be critical exactly when the subject is empty "
-                    "(RFC 5280 4.2.1.6)",
-                )
-            continue
-
-        # CA certificates, the trust anchor included.
-        if bc is None or not isinstance(bc.value, x509.BasicConstraints) or not bc.value.ca:
-            raise fail(index, "a CA certificate needs basicConstraints with cA (RFC 5280 4.2.1.9)")
-        if not bc.critical:
-            raise fail(index, "basicConstraints must be critical in a CA (RFC 5280 4.2.1.9)")
-        if ku is None:
-            raise fail(index, "a CA certificate needs keyUsage (RFC 5280 4.2.1.3)")
-        if isinstance(ku.value, x509.KeyUsage) and not ku.value.key_cert_sign:
-            raise fail(index, "a CA certificate needs keyUsage keyCertSign")
-        if aki is not None and isinstance(aki.value, x509.AuthorityKeyIdentifier):
-            if aki.value.key_identifier is None:
-                raise fail(index, "authorityKeyIdentifier needs keyIdentifier (CABF 7.1.2.11.1)")
-            if (
-                aki.value.authority_cert_issuer is not None
-                or aki.value.authority_cert_serial_number is not None
-            ):
-                raise fail(
-                    index,
-                    "authorityKeyIdentifier must not name issuer and serial (CABF 7.1.2.11.1)",
-                )
-        if nc is not None and isinstance(nc.value, x509.NameConstraints):
-            if not nc.value.permitted_subtrees and not nc.value.excluded_subtrees:
-                raise fail(index, "nameConstraints must not be empty (RFC 5280 4.2.1.10)")
-        key = facts_of(cert).key
-        if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-            raise fail(index, "CA keys must be RSA or ECDSA (CABF 7.1.3.1)")
-        if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in _WEB_CURVES:
-            raise fail(index, f"curve {key.curve.name} is not allowed (CABF 7.1.3.1)")
+        memo = facts_of(cert).memo
+        memo_key = ("web profile", is_ee, purpose)
+        if memo_key not in memo:  # a function of the certificate, its role and the purpose
+            memo[memo_key] = _problem(cert, is_ee, purpose)
+        problem = memo[memo_key]
+        if problem is not None:
+            raise fail(index, str(problem))
 
     for index, cert in enumerate(path[:-1]):
         hash_algorithm = cert.signature_hash_algorithm

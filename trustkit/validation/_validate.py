@@ -455,14 +455,18 @@ def _check_path(
 
     # Keys on the path, the end entity's and the anchor's included.
     for index, cert in enumerate(path):
-        key = facts_of(cert).key
+        facts = facts_of(cert)
+        key = facts.key
         if key is None:
             if index == 0 or index < len(path) - 1 or len(path) == 1:
                 raise disallowed(index, "public key algorithm is not supported")
             continue
-        why = key_problem(key, algorithms)
+        memo_key = ("key problem", algorithms)
+        if memo_key not in facts.memo:  # a function of the key and the algorithm policy
+            facts.memo[memo_key] = key_problem(key, algorithms)
+        why = facts.memo[memo_key]
         if why is not None:
-            raise disallowed(index, why)
+            raise disallowed(index, str(why))
 
     def signed_by(index: int) -> str | None:
         child, parent = path[index], path[index + 1]
