@@ -283,6 +283,7 @@ MAX_CRLS = 32
 # again: first in, first out.
 _FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES, refresh=False)
 _CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
+_facts_get = _FACTS._data.get  # the mapping is cleared, never replaced
 _SIGNATURES: LruCache[bytes, bool] = LruCache(MAX_SIGNATURES)
 RESULTS: LruCache[Hashable, ValidationResult] = LruCache(MAX_RESULTS)
 """Successful validation results; CRLs are named in the keys by :attr:`CrlFacts.token`."""
@@ -291,7 +292,7 @@ _TOKENS = itertools.count()
 
 def facts_of(cert: x509.Certificate) -> CertFacts:
     """The cached facts of ``cert`` (this very object; an equal one parsed again gets its own)."""
-    facts = _FACTS._data.get(id(cert))  # the hot path: one dict lookup
+    facts = _facts_get(id(cert))  # the hot path: one dict lookup
     if facts is None or facts.cert is not cert:
         facts = CertFacts(cert)
         _FACTS.put(id(cert), facts)
