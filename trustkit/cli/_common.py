@@ -1,7 +1,7 @@
 """Options and helpers shared by the CLI commands.
 
 Passphrases come from ``--passphrase-file``, then ``$TRUSTKIT_PASSPHRASE``,
-then a prompt that does not echo; they are never printed or logged. A hidden
+then a prompt that does not echo; they are never printed or logged.
 ``--passphrase TEXT`` works like ``$TRUSTKIT_PASSPHRASE`` but warns: text on
 a command line is visible to other users (``ps``) and kept in shell history.
 """
@@ -43,7 +43,7 @@ COMMAND_LINE_PASSPHRASE_WARNING = (
     f"use --passphrase-file or ${PASSPHRASE_ENV}"
 )
 _COMMAND_LINE_PASSPHRASE = "trustkit.command_line_passphrase"
-"""Where the hidden ``--passphrase`` value waits in the click context's ``meta``."""
+"""Where the ``--passphrase`` value waits in the click context's ``meta``."""
 
 
 def _take_command_line_passphrase(
@@ -60,16 +60,16 @@ def _take_command_line_passphrase(
 def passphrase_file_option(func: F) -> F:
     """``--passphrase-file FILE``: read the key passphrase from the file's first line.
 
-    Also adds the hidden ``--passphrase TEXT``, which stands in for
+    Also adds ``--passphrase TEXT``, which stands in for
     ``$TRUSTKIT_PASSPHRASE`` and prints a warning to stderr.
     """
     func = click.option(
         "--passphrase",
         "command_line_passphrase",
-        hidden=True,
         expose_value=False,
         callback=_take_command_line_passphrase,
-        help="The key passphrase itself (visible to other users: prefer --passphrase-file).",
+        help="The key passphrase itself; discouraged and warned about, as other users see it "
+        "(ps, shell history): prefer --passphrase-file.",
     )(func)
     return click.option(
         "--passphrase-file",
@@ -108,7 +108,7 @@ def passphrase(
 ) -> bytes:
     """The passphrase from ``path``, ``$env`` (or ``$fallback_env``), or an interactive prompt.
 
-    Where ``$TRUSTKIT_PASSPHRASE`` would be read, the hidden ``--passphrase``
+    Where ``$TRUSTKIT_PASSPHRASE`` would be read, ``--passphrase``
     comes first.
     """
     if path is not None:
