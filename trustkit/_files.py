@@ -22,8 +22,17 @@ PUBLIC_MODE = 0o644
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = PUBLIC_MODE) -> Path:
-    """Write ``data`` to ``path`` atomically, the file created with ``mode``."""
+    """Write ``data`` to ``path`` atomically, the file created with ``mode``.
+
+    A target that exists and is not a regular file (``/dev/null``,
+    ``/dev/stdout``, a FIFO) is written to in place: renaming over it would
+    replace the device with a file.
+    """
     target = Path(path)
+    if target.exists() and not target.is_file():
+        with target.open("wb") as handle:
+            handle.write(data)
+        return target
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     try:
