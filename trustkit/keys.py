@@ -35,7 +35,6 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from ._asn1 import encode_pbes2_private_key_info
 from ._files import PRIVATE_MODE, write_atomic
 from .encoding import is_pem, pem_encode
 from .errors import InputError, KeyFileError, PassphraseError
@@ -242,6 +241,9 @@ def serialize_private_key(
     padded = padder.update(plaintext) + padder.finalize()
     encryptor = Cipher(algorithms.AES(secret), modes.CBC(iv)).encryptor()
     ciphertext = encryptor.update(padded) + encryptor.finalize()
+    # asn1crypto only when a key is written, so reading commands start faster.
+    from ._asn1 import encode_pbes2_private_key_info
+
     der = encode_pbes2_private_key_info(
         salt=salt, iterations=kdf_iterations, iv=iv, ciphertext=ciphertext
     )
