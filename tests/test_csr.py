@@ -329,3 +329,19 @@ def test_duplicate_requested_extension_is_csr_error() -> None:
     duplicated = der.replace(bytes.fromhex("06042a030402"), bytes.fromhex("06042a030401"))
     with pytest.raises(CSRError, match="extensionRequest: cannot be decoded"):
         load_csr(duplicated)
+
+
+def test_a_san_of_a_kind_cryptography_cannot_represent_is_a_csr_error() -> None:
+    """x400Address and ediPartyName SANs (RFC 5280 4.2.1.6) are refused, not crashed on."""
+    directory = x509.DirectoryName(parse_name("CN=Marker,O=Example,C=EX"))
+    csr = create_csr(generate_key(), parse_name("CN=a"), [directory])
+    der = bytearray(csr.public_bytes(serialization.Encoding.DER))
+    # Retag the directoryName ([4], constructed: 0xA4) as an x400Address ([3]: 0xA3).
+    marker = directory.value.public_bytes()
+    at = bytes(der).index(marker) - 2
+    assert der[at] == 0xA4
+    der[at] = 0xA3
+    with pytest.raises(CSRError, match="cannot be decoded"):
+        load_csr(bytes(der))
+    with pytest.raises(CSRError, match="cannot be decoded"):
+        requested_sans(x509.load_der_x509_csr(bytes(der)))

@@ -139,7 +139,13 @@ def _decode(read: Callable[[], _T], what: str) -> _T:
         warnings.simplefilter("always")
         try:
             value = read()
-        except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+        except (
+            ValueError,
+            TypeError,
+            UnsupportedAlgorithm,
+            x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType,
+        ) as exc:
             raise CSRError(f"{what}: cannot be decoded ({exc})") from exc
     if caught:
         raise CSRError(f"{what}: {caught[0].message} (RFC 5280 appendix A.1)")

@@ -222,6 +222,7 @@ def load_embedded_certificates(ders: Sequence[bytes], what: str) -> tuple[x509.C
             UnsupportedAlgorithm,
             x509.InvalidVersion,
             x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType,
         ) as exc:
             raise SignatureError(f"{what}: certificate {index} cannot be parsed ({exc})") from exc
         certificates.append(cert)

@@ -166,7 +166,7 @@ class CertFacts:
         # What get_extension_for_class finds (the first of a type), for every type at once.
         try:
             extensions = self.cert.extensions
-        except (ValueError, x509.DuplicateExtension) as exc:
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
             return _Malformed(str(exc))
         found: dict[type, x509.Extension[x509.ExtensionType]] = {}
         for ext in extensions:

@@ -273,7 +273,11 @@ def _policy_mappings(
         ext = cert.extensions.get_extension_for_oid(ExtensionOID.POLICY_MAPPINGS)
     except x509.ExtensionNotFound:
         return None
-    except (ValueError, x509.DuplicateExtension) as exc:  # RFC 5280 4.2: one of each
+    except (
+        ValueError,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+    ) as exc:  # RFC 5280 4.2: one of each
         raise MalformedCertificate(f"extensions cannot be parsed ({exc})") from exc
     value = ext.value
     if not isinstance(value, x509.UnrecognizedExtension):
@@ -302,7 +306,7 @@ def _check_critical(
                 ),
                 None,
             )
-        except (ValueError, x509.DuplicateExtension) as exc:
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
             memo["unknown critical"] = ValueError(f"extensions cannot be parsed ({exc})")
     problem = memo["unknown critical"]
     if isinstance(problem, ValueError):

@@ -670,7 +670,12 @@ class _Unusable(Exception):
 def _entry_reason(entry: x509.RevokedCertificate) -> x509.ReasonFlags | None:
     try:
         ext = entry.extensions.get_extension_for_class(x509.CRLReason)
-    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
+    except (
+        x509.ExtensionNotFound,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+        ValueError,
+    ):
         return None
     return ext.value.reason
 
@@ -701,7 +706,12 @@ def _safe_crl_ext(
     found: x509.Extension[E] | None
     try:
         found = crl.extensions.get_extension_for_class(ext_type)
-    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
+    except (
+        x509.ExtensionNotFound,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+        ValueError,
+    ):
         found = None
     memo[ext_type] = found
     return found
@@ -715,7 +725,11 @@ def _crl_extensions(
     if "extensions" not in memo:
         try:
             memo["extensions"] = list(crl.extensions)
-        except (ValueError, x509.DuplicateExtension):  # RFC 5280 5.2: one of each
+        except (
+            ValueError,
+            x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType,
+        ):  # RFC 5280 5.2: one of each
             memo["extensions"] = None
     return memo["extensions"]  # type: ignore[return-value]
 
@@ -752,7 +766,7 @@ def _build_entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str
         for entry in entries:
             try:
                 exts = list(entry.extensions)
-            except (ValueError, x509.DuplicateExtension):
+            except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
                 return "a CRL entry's extensions cannot be parsed"
             for ext in exts:
                 if ext.critical and ext.oid not in _KNOWN_ENTRY_EXTENSIONS:
