@@ -13,7 +13,7 @@ import idna
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ..names import format_name
+from ..names import format_general_name
 
 __all__ = [
     "NameConstraintState",
@@ -163,28 +163,18 @@ class NameConstraintState:
         for name in names:
             for base in self.excluded:
                 if _kind(base) is _kind(name) and _within(name, base):
-                    return f"{_show(name)} is inside excluded subtree {_show(base)}"
+                    return (
+                        f"{format_general_name(name)} is inside excluded subtree "
+                        f"{format_general_name(base)}"
+                    )
             for subtrees in self.permitted:
                 same = [b for b in subtrees if _kind(b) is _kind(name)]
                 if same and not any(_within(name, b) for b in same):
-                    return f"{_show(name)} is outside the permitted subtrees " + ", ".join(
-                        _show(b) for b in same
+                    return (
+                        f"{format_general_name(name)} is outside the permitted subtrees "
+                        + ", ".join(format_general_name(b) for b in same)
                     )
         return None
-
-
-def _show(name: x509.GeneralName) -> str:
-    if isinstance(name, x509.DirectoryName):
-        return f"dirName:{format_name(name.value)}"
-    if isinstance(name, x509.DNSName):
-        return f"dns:{name.value}"
-    if isinstance(name, x509.RFC822Name):
-        return f"email:{name.value}"
-    if isinstance(name, x509.UniformResourceIdentifier):
-        return f"uri:{name.value}"
-    if isinstance(name, x509.IPAddress):
-        return f"ip:{name.value}"
-    return repr(name)
 
 
 def constrained_names(
