@@ -11,7 +11,6 @@ fixes everything in one round.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from .errors import PolicyViolation, Violation
 from .keys import describe_key, key_type_of
+from .matching import NameConstraintState, constrained_names
 from .names import format_general_name
 from .profiles import Profile, SanKind
 
@@ -34,7 +34,6 @@ __all__ = [
     "Check",
     "IssuanceRequest",
     "check_request",
-    "name_constraint_violations",
     "request_violations",
 ]
 
@@ -238,10 +237,8 @@ class NameConstraintsCheck:
             ext = request.issuer.extensions.get_extension_for_class(x509.NameConstraints)
         except x509.ExtensionNotFound:
             return
-        names: list[x509.GeneralName] = list(request.sans)
-        if list(request.subject):
-            names.append(x509.DirectoryName(request.subject))
-        for reason in name_constraint_violations(ext.value, names):
+        names = constrained_names(request.subject, request.sans)
+        for reason in NameConstraintState().add(ext.value).violations(names):
             yield Violation(self.name, "subjectAltName", reason)
 
 
@@ -300,76 +297,3 @@ def check_request(request: IssuanceRequest, checks: Sequence[Check] = DEFAULT_CH
     violations = request_violations(request, checks)
     if violations:
         raise PolicyViolation(violations)
-
-
-# --- Name constraints matching (RFC 5280 4.2.1.10) ---
-
-
-def _dns_within(name: str, base: str) -> bool:
-    name, base = name.lower().rstrip("."), base.lower().rstrip(".")
-    if base.startswith("."):
-        return name.endswith(base)
-    return name == base or name.endswith("." + base)
-
-
-def _email_within(mailbox: str, base: str) -> bool:
-    local_domain = mailbox.rpartition("@")
-    domain = local_domain[2].lower()
-    base = base.lower()
-    if "@" in base:
-        return mailbox.lower() == base.lower()
-    if base.startswith("."):
-        return domain.endswith(base)
-    return domain == base
-
-
-def _uri_within(uri: str, base: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(uri).hostname or ""
-    base = base.lower()
-    if base.startswith("."):
-        return host.lower().endswith(base)
-    return host.lower() == base
-
-
-def _dirname_within(name: x509.Name, base: x509.Name) -> bool:
-    rdns, base_rdns = list(name.rdns), list(base.rdns)
-    return len(base_rdns) <= len(rdns) and rdns[: len(base_rdns)] == base_rdns
-
-
-def _within(name: x509.GeneralName, base: x509.GeneralName) -> bool | None:
-    """Whether ``name`` is inside subtree ``base``; ``None`` when the forms differ."""
-    if isinstance(name, x509.DNSName) and isinstance(base, x509.DNSName):
-        return _dns_within(name.value, base.value)
-    if isinstance(name, x509.RFC822Name) and isinstance(base, x509.RFC822Name):
-        return _email_within(name.value, base.value)
-    if isinstance(name, x509.UniformResourceIdentifier) and isinstance(
-        base, x509.UniformResourceIdentifier
-    ):
-        return _uri_within(name.value, base.value)
-    if isinstance(name, x509.IPAddress) and isinstance(base, x509.IPAddress):
-        address, network = name.value, base.value
-        if isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network) and isinstance(
-            address, ipaddress.IPv4Address | ipaddress.IPv6Address
-        ):
-            return address.version == network.version and address in network
-        return False
-    if isinstance(name, x509.DirectoryName) and isinstance(base, x509.DirectoryName):
-        return _dirname_within(name.value, base.value)
-    return None
-
-
-def name_constraint_violations(
-    constraints: x509.NameConstraints, names: Iterable[x509.GeneralName]
-) -> Iterator[str]:
-    """Why each name breaks ``constraints``, if it does."""
-    permitted = constraints.permitted_subtrees or []
-    excluded = constraints.excluded_subtrees or []
-    for name in names:
-        for base in excluded:
-            if _within(name, base):
-                yield f"{_describe(name)} is in the excluded subtree {_describe(base)}"
-        same_form = [base for base in permitted if _within(name, base) is not None]
-        if same_form and not any(_within(name, base) for base in same_form):
-            yield f"{_describe(name)} is outside the permitted subtrees"

@@ -14,6 +14,7 @@ each with ``path`` and ``index`` of the certificate at fault.
 
 from __future__ import annotations
 
+from ..matching import hostname_matches, names_equal
 from ._fetch import DEFAULT_FETCH_LIMIT, DEFAULT_FETCH_TIMEOUT, HttpFetcher
 from ._model import (
     ANY_POLICY,
@@ -29,7 +30,6 @@ from ._model import (
     ValidationPolicy,
     ValidationResult,
 )
-from ._names import hostname_matches, names_equal
 from ._validate import validate
 
 __all__ = [

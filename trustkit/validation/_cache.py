@@ -24,10 +24,10 @@ from cryptography.hazmat.primitives import serialization
 
 from .._asn1 import CertificateEncoding, certificate_encoding
 from ..errors import DecodeError
+from ..matching import NormalizedName, normalize_name
 from ..names import format_name
 from ._crypto import PublicKey, public_key_of, serial_of
 from ._model import ValidationResult
-from ._names import NormalizedName, normalize_name
 
 __all__ = [
     "MAX_CERTIFICATES",

@@ -12,10 +12,10 @@ from cryptography.x509.oid import ExtensionOID
 
 from .._asn1 import decode_policy_mappings
 from ..errors import DecodeError, PathValidationError
+from ..matching import NameConstraintState, constrained_names
 from ..names import format_name
 from ._cache import facts_of
 from ._model import ANY_POLICY, ValidationPolicy
-from ._names import NameConstraintState, constrained_names
 from ._policytree import PolicyTree, PolicyTreeTooLarge
 
 __all__ = ["KNOWN_EXTENSIONS", "PathOutcome", "get_extension", "is_self_issued", "process_path"]
@@ -152,7 +152,9 @@ def process_path(
             # 6.1.3 (b, c): name constraints.
             # (Without any constraint yet, no name can break one.)
             if not (self_issued and not last) and (constraints.permitted or constraints.excluded):
-                why = constraints.violation(constrained_names(cert, _subject_alt_names(cert)))
+                why = constraints.violation(
+                    constrained_names(cert.subject, _subject_alt_names(cert))
+                )
                 if why is not None:
                     raise fail(idx, f"name constraints violated: {why} (RFC 5280 6.1.3 b, c)")
 

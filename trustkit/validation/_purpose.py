@@ -8,9 +8,9 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ..errors import InvalidPurposeError
+from ..matching import hostname_matches
 from ..names import format_name
 from ._model import Purpose
-from ._names import hostname_matches
 from ._path import get_extension
 
 __all__ = ["DOCUMENT_SIGNING_EKUS", "check_purpose"]

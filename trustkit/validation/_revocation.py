@@ -17,6 +17,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import CRLEntryExtensionOID, ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import RevocationUnknownError, RevokedError
+from ..matching import NormalizedName, names_equal, normalize_name
 from ..names import format_name
 from ._cache import crl_facts_of, facts_of
 from ._crypto import (
@@ -34,7 +35,6 @@ from ._model import (
     RevocationStatus,
     ValidationPolicy,
 )
-from ._names import NormalizedName, names_equal, normalize_name
 from ._path import get_extension
 
 __all__ = ["RevocationChecker"]

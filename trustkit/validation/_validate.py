@@ -19,12 +19,12 @@ from ..errors import (
     TrustkitError,
     ValidationError,
 )
+from ..matching import NormalizedName
 from ..names import format_name
 from ._cache import RESULTS, crl_facts_of, facts_of, signature_cached
 from ._crypto import key_problem, signature_problem, verify_signature
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
-from ._names import NormalizedName
 from ._path import MalformedCertificate, get_extension, process_path
 from ._profile import WEB_PURPOSES, check_web_profile
 from ._purpose import check_purpose

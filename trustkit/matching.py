@@ -1,11 +1,16 @@
 """Name comparison (RFC 5280 7.1), name constraints (RFC 5280 4.2.1.10) and
-host-name matching (RFC 9525)."""
+host-name matching (RFC 9525).
+
+One engine serves both sides: the issuance policy checks that a request stays
+inside the issuing CA's name constraints, and path validation checks every
+certificate against the constraints accumulated along the path.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -13,10 +18,11 @@ import idna
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ..names import format_general_name
+from .names import format_general_name
 
 __all__ = [
     "NameConstraintState",
+    "constrained_names",
     "hostname_matches",
     "names_equal",
     "normalize_name",
@@ -158,34 +164,37 @@ class NameConstraintState:
         excluded = self.excluded + tuple(constraints.excluded_subtrees or ())
         return NameConstraintState(permitted, excluded)
 
-    def violation(self, names: Iterable[x509.GeneralName]) -> str | None:
-        """Why one of ``names`` breaks the constraints, or ``None`` when none does."""
+    def violations(self, names: Iterable[x509.GeneralName]) -> Iterator[str]:
+        """Why each of ``names`` breaks the constraints, if it does."""
         for name in names:
             for base in self.excluded:
                 if _kind(base) is _kind(name) and _within(name, base):
-                    return (
+                    yield (
                         f"{format_general_name(name)} is inside excluded subtree "
                         f"{format_general_name(base)}"
                     )
             for subtrees in self.permitted:
                 same = [b for b in subtrees if _kind(b) is _kind(name)]
                 if same and not any(_within(name, b) for b in same):
-                    return (
+                    yield (
                         f"{format_general_name(name)} is outside the permitted subtrees "
                         + ", ".join(format_general_name(b) for b in same)
                     )
-        return None
+
+    def violation(self, names: Iterable[x509.GeneralName]) -> str | None:
+        """Why the first offending name breaks the constraints, or ``None``."""
+        return next(self.violations(names), None)
 
 
 def constrained_names(
-    cert: x509.Certificate, san: Sequence[x509.GeneralName]
+    subject: x509.Name, san: Sequence[x509.GeneralName]
 ) -> list[x509.GeneralName]:
-    """The names of ``cert`` that name constraints apply to (RFC 5280 6.1.3 b)."""
+    """The names of a certificate that name constraints apply to (RFC 5280 6.1.3 b)."""
     names: list[x509.GeneralName] = []
-    if cert.subject.rdns:
-        names.append(x509.DirectoryName(cert.subject))
+    if subject.rdns:
+        names.append(x509.DirectoryName(subject))
     # RFC 5280 4.2.1.10: rfc822Name constraints also bind emailAddress in the subject.
-    for attr in cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
+    for attr in subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
         if isinstance(attr.value, str):
             names.append(x509.RFC822Name(attr.value))
     names.extend(san)
