@@ -17,6 +17,7 @@ from ..store import CertificateRecord, CertStatus
 from ._common import (
     NEW_PASSPHRASE_ENV,
     PASSPHRASE_ENV,
+    F,
     ca_option,
     echo_json,
     json_option,
@@ -49,6 +50,31 @@ def _record_json(record: CertificateRecord) -> dict[str, object]:
     }
 
 
+def token_key_options(func: F) -> F:
+    """``--key pkcs11:...``, ``--existing-key``, ``--pkcs11-module`` and ``--pin-file``."""
+    for option in reversed(
+        (
+            click.option(
+                "--key",
+                "key_uri",
+                help="Keep the CA key on a PKCS#11 token: an RFC 7512 URI "
+                "(pkcs11:token=...;object=...).",
+            ),
+            click.option(
+                "--existing-key", is_flag=True, help="With --key: use the key already on the token."
+            ),
+            click.option(
+                "--pkcs11-module",
+                envvar="TRUSTKIT_PKCS11_MODULE",
+                help="PKCS#11 module for --key (default $TRUSTKIT_PKCS11_MODULE).",
+            ),
+            pin_file_option,
+        )
+    ):
+        func = option(func)
+    return func
+
+
 def _check_free_for_init(directory: Path) -> None:
     # Checked before a key is generated on a token, so a refused init leaves no key behind.
     if (directory / CONFIG_FILE).exists():
@@ -70,18 +96,7 @@ def _check_free_for_init(directory: Path) -> None:
     "--store", "store_url", help="Store URL (default: sqlite store.db in the CA directory)."
 )
 @click.option("--path-length", type=click.IntRange(min=0), help="Root pathLenConstraint.")
-@click.option(
-    "--key",
-    "key_uri",
-    help="Keep the CA key on a PKCS#11 token: an RFC 7512 URI (pkcs11:token=...;object=...).",
-)
-@click.option("--existing-key", is_flag=True, help="With --key: use the key already on the token.")
-@click.option(
-    "--pkcs11-module",
-    envvar="TRUSTKIT_PKCS11_MODULE",
-    help="PKCS#11 module for --key (default $TRUSTKIT_PKCS11_MODULE).",
-)
-@pin_file_option
+@token_key_options
 @passphrase_file_option
 def init(
     ca_dir: Path,
@@ -151,18 +166,7 @@ def init(
     "--permit", multiple=True, help="Permitted subtree, e.g. dns:.gov.example, ip:10.0.0.0/8."
 )
 @click.option("--exclude", multiple=True, help="Excluded subtree, same forms as --permit.")
-@click.option(
-    "--key",
-    "key_uri",
-    help="Keep the new CA key on a PKCS#11 token: an RFC 7512 URI (pkcs11:token=...;object=...).",
-)
-@click.option("--existing-key", is_flag=True, help="With --key: use the key already on the token.")
-@click.option(
-    "--pkcs11-module",
-    envvar="TRUSTKIT_PKCS11_MODULE",
-    help="PKCS#11 module for --key (default $TRUSTKIT_PKCS11_MODULE).",
-)
-@pin_file_option
+@token_key_options
 @passphrase_file_option
 @click.option(
     "--new-passphrase-file",
