@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -46,6 +47,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 from .._asn1 import (
+    OCSPCertID,
     OCSPRequestInfo,
     OCSPSingleAnswer,
     ocsp_response_data,
@@ -67,7 +69,7 @@ from ..keys import (
     save_private_key,
     signature_hash_for,
 )
-from ..store import CertStatus
+from ..store import CertStatus, SerialStatus
 from .crl import _sign
 
 __all__ = [
@@ -100,6 +102,11 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
     "2.16.840.1.101.3.4.2.3": hashes.SHA512(),
 }
 """CertID hash algorithms accepted (RFC 6960 4.1.1; RFC 5019 2.1.1 wants SHA-1 too)."""
+
+_HASH_OIDS = {algorithm.name: oid for oid, algorithm in _HASHES.items()}
+
+_NONCE_MAX = 32
+"""RFC 8954 2.1: a nonce of 1 to 32 octets."""
 
 
 class SigningMode(enum.Enum):
@@ -266,6 +273,8 @@ class OCSPResponder:
         self._signers: dict[str, _Signer] = {}
         # request DER -> (response DER, reuse until, CA id, revocation sequence number)
         self._cache: OrderedDict[bytes, tuple[bytes, datetime, str, int]] = OrderedDict()
+        # (CA id, serial) -> (status, revocation sequence number it was read at)
+        self._statuses: OrderedDict[tuple[str, int], tuple[SerialStatus, int]] = OrderedDict()
         self._seq: dict[str, tuple[int, datetime]] = {}
         self._lock = threading.Lock()
 
@@ -287,11 +296,13 @@ class OCSPResponder:
         except TrustkitError:
             return TRY_LATER
         try:
-            request = parse_ocsp_request(request_der)
+            request = _parse_request(request_der)
         except DecodeError:
             return MALFORMED
         try:
             return self._answer(request, request_der, at)
+        except DecodeError:
+            return MALFORMED
         except TrustkitError:
             # A store or key problem: RFC 6960 4.2.1 tryLater, the client may ask again.
             return TRY_LATER
@@ -329,7 +340,7 @@ class OCSPResponder:
             ours = self._by_cert_id.get(
                 (cert_id.hash_algorithm, cert_id.issuer_name_hash, cert_id.issuer_key_hash)
             )
-            status = ca.store.status(ca.id, cert_id.serial) if ours is ca else None
+            status = self._status(ca, cert_id.serial, at) if ours is ca else None
             if status is None:
                 # Never issued by this CA (or another issuer): unknown, never good (2.2).
                 answers.append(OCSPSingleAnswer(cert_id.der, "unknown", this_update, next_update))
@@ -350,6 +361,9 @@ class OCSPResponder:
                 answers.append(OCSPSingleAnswer(cert_id.der, "good", this_update, next_update))
         signer = self._signer(ca, at)
         response = _single_response(request, answers, signer) if len(answers) == 1 else None
+        if response is None and not request.cert_ids[0].der:
+            # Read by cryptography, which keeps no CertID bytes to echo: read it again.
+            return self._answer(parse_ocsp_request(request_der), request_der, at)
         if response is None:
             data = ocsp_response_data(
                 responder_key_hash=signer.key_hash,
@@ -368,6 +382,27 @@ class OCSPResponder:
                 while len(self._cache) > self.settings.cache_size:
                     self._cache.popitem(last=False)
         return response
+
+    def _status(self, ca: CertificateAuthority, serial: int, at: datetime) -> SerialStatus | None:
+        """The store's status of ``serial``, kept while nothing is revoked.
+
+        A status changes only by a revocation, which moves the CA's revocation
+        sequence number; a serial not (yet) issued is asked of the store each time.
+        """
+        seq = self._revocation_seq(ca.id, at)  # before the status: see _answer
+        key = (ca.id, serial)
+        with self._lock:
+            hit = self._statuses.get(key)
+        if hit is not None and hit[1] == seq:
+            return hit[0]
+        status = ca.store.status(ca.id, serial)
+        if status is not None and self.settings.cache_size > 0:
+            with self._lock:
+                self._statuses[key] = (status, seq)
+                self._statuses.move_to_end(key)
+                while len(self._statuses) > self.settings.cache_size:
+                    self._statuses.popitem(last=False)
+        return status
 
     def _signer(self, ca: CertificateAuthority, at: datetime) -> _Signer:
         signer = self._signers.get(ca.id)
@@ -395,6 +430,47 @@ class OCSPResponder:
             )
         self._signers[ca.id] = signer
         return signer
+
+
+def _parse_request(der: bytes) -> OCSPRequestInfo:
+    """The request in ``der``: by cryptography in the common case, else by the strict reader.
+
+    cryptography reads a message of one request whose only extension is a
+    nonce of 1 to 32 octets (RFC 8954 2.1) several times faster than
+    :func:`~trustkit._asn1.parse_ocsp_request`; everything else (several
+    requests, other extensions, garbage) goes to the latter, which answers it
+    or says what is wrong. The CertID read here has no ``der``: cryptography
+    keeps no bytes to echo, so the general response path reads the request again.
+    """
+    try:
+        request = ocsp.load_der_ocsp_request(der)
+        oid = _HASH_OIDS.get(request.hash_algorithm.name)
+        nonce: bytes | None = None
+        nonce_value: bytes | None = None
+        for extension in request.extensions:
+            if not isinstance(extension.value, x509.OCSPNonce):
+                oid = None
+                break
+            nonce_value = extension.value.nonce
+            nonce = extension.value.public_bytes()
+        if oid is not None and (nonce_value is None or 1 <= len(nonce_value) <= _NONCE_MAX):
+            cert_id = OCSPCertID(
+                hash_algorithm=oid,
+                issuer_name_hash=request.issuer_name_hash,
+                issuer_key_hash=request.issuer_key_hash,
+                serial=request.serial_number,
+                der=b"",
+            )
+            return OCSPRequestInfo((cert_id,), nonce, nonce_value)
+    except (
+        ValueError,
+        TypeError,
+        NotImplementedError,
+        UnsupportedAlgorithm,
+        x509.DuplicateExtension,
+    ):
+        pass  # the strict reader says what is wrong, or reads what cryptography does not
+    return parse_ocsp_request(der)
 
 
 _STATUSES = {

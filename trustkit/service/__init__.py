@@ -15,6 +15,17 @@ Which CAs: :func:`discover_authorities` takes CA directories, or parent
 directories whose immediate subdirectories are CA directories (a demo
 hierarchy laid out as ``pki/root``, ``pki/citizen-ca``...), in any mix.
 
+``POST /ocsp`` is answered by a plain ASGI handler in front of Starlette
+(the hot path of a responder: a cached answer costs a dictionary look-up).
+
+Abuse: a declared Content-Length over the limit is refused before the body
+is read, a streamed body is cut at the limit (413 and the connection
+closed); :class:`ServerLimits` bounds the request head, the time a client
+may take to send a whole request (a silent or trickling client is
+disconnected), idle keep-alive connections and the number of connections.
+:func:`serve` runs uvicorn with httptools and uvloop when they are
+installed, in one process or several (``workers``) sharing one socket.
+
 Responses for GET carry RFC 5019 6.2 caching headers (``max-age`` up to
 nextUpdate, ``ETag``, ``Last-Modified``, ``Expires``); a nonce response is
 ``no-cache``. OCSP-level refusals (malformedRequest, unauthorized) are OCSP
@@ -29,10 +40,14 @@ Starlette and uvicorn are imported only here.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Sequence
+import os
+import signal
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -41,7 +56,7 @@ from urllib.parse import unquote, urlparse
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -55,6 +70,7 @@ from ..revocation.ocsp import OCSPResponder, ResponderSettings
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
     "OCSP_REQUEST_TYPE",
+    "ServerLimits",
     "create_app",
     "discover_authorities",
     "serve",
@@ -70,11 +86,38 @@ CERT_TYPE = "application/pkix-cert"
 
 _OCSP_NONCE_OID = "1.3.6.1.5.5.7.48.1.2"
 
+_Scope = MutableMapping[str, Any]
+_Message = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
+
+_CLOSING = frozenset({408, 413, 415})
+"""Refusals sent before the body was read: the connection is closed, the rest never read."""
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """How much a client may ask of the server (uvicorn settings and trustkit's own)."""
+
+    request_timeout: float = 10.0
+    """Seconds a client may take to send one whole request, head and body, from the moment
+    it connects or its previous response was sent; then the connection is closed."""
+    keep_alive_timeout: float = 5.0
+    """Seconds an idle keep-alive connection is kept open."""
+    max_head_bytes: int = 16 * 1024
+    """Largest request line plus headers; more is answered 400 and the connection closed."""
+    max_connections: int = 1000
+    """Connections (and requests in progress) at once; more are answered 503."""
+
 
 class _HTTPProblem(Exception):
     def __init__(self, status: int, message: str) -> None:
         self.status = status
         super().__init__(message)
+
+
+class _Disconnected(Exception):
+    """The client went away (or was cut off) before its request was complete."""
 
 
 def discover_authorities(
@@ -148,6 +191,52 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+async def _receive_body(receive: _Receive, limit: int) -> bytes:
+    """The request body from ASGI ``receive``, refused (413) as soon as it passes ``limit``."""
+    message = await receive()
+    if message["type"] != "http.request":
+        raise _Disconnected
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False) and len(body) <= limit:
+        return body  # the usual case: the whole body in one message
+    collected = bytearray(body)
+    while len(collected) <= limit and message.get("more_body", False):
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _Disconnected
+        collected += message.get("body", b"")
+    if len(collected) > limit:
+        raise _HTTPProblem(413, f"request body: at most {limit} bytes")
+    return bytes(collected)
+
+
+def _problem_headers(status: int, length: int) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(length).encode()),
+    ]
+    if status in _CLOSING:
+        headers.append((b"connection", b"close"))
+    return headers
+
+
+class _ServiceApp(Starlette):
+    """Starlette with ``POST /ocsp`` answered before routing (see the module notes)."""
+
+    _ocsp_post: Callable[[_Scope, _Receive, _Send], Awaitable[None]] | None = None
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if (
+            self._ocsp_post is not None
+            and scope["type"] == "http"
+            and scope["path"] == "/ocsp"
+            and scope["method"] == "POST"
+        ):
+            await self._ocsp_post(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 def create_app(
     authorities: Sequence[CertificateAuthority],
     *,
@@ -188,14 +277,52 @@ def create_app(
         headers = _ocsp_headers(answer, now) if cacheable else {"Cache-Control": "no-cache"}
         return Response(answer, media_type=OCSP_RESPONSE_TYPE, headers=headers)
 
-    async def ocsp_post(request: Request) -> Response:
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != OCSP_REQUEST_TYPE:
+    ocsp_type = OCSP_REQUEST_TYPE.encode()
+    post_headers = [(b"content-type", OCSP_RESPONSE_TYPE.encode()), (b"cache-control", b"no-cache")]
+
+    def _check_post(headers: Sequence[tuple[bytes, bytes]]) -> None:
+        media_type = b""
+        declared = None
+        for name, value in headers:
+            if name == b"content-type":
+                media_type = value.split(b";", 1)[0].strip().lower()
+            elif name == b"content-length":
+                declared = value
+        if media_type != ocsp_type:
             raise _HTTPProblem(415, f"Content-Type: expected {OCSP_REQUEST_TYPE} (RFC 6960 A.1)")
-        body = await _read_body(request, max_request_bytes)
-        if not body:
-            raise _HTTPProblem(400, "request body: empty; expected a DER OCSPRequest")
-        return _ocsp_response(body, cacheable=False)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_request_bytes):
+            # Refused before a byte of the body is read.
+            raise _HTTPProblem(413, f"request body: at most {max_request_bytes} bytes")
+
+    async def ocsp_post(scope: _Scope, receive: _Receive, send: _Send) -> None:
+        """POST /ocsp as plain ASGI: RFC 6960 A.1.1 request in, response out."""
+        try:
+            _check_post(scope["headers"])
+            body = await _receive_body(receive, max_request_bytes)
+            if not body:
+                raise _HTTPProblem(400, "request body: empty; expected a DER OCSPRequest")
+        except _HTTPProblem as exc:
+            text = f"{exc}\n".encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": exc.status,
+                    "headers": _problem_headers(exc.status, len(text)),
+                }
+            )
+            await send({"type": "http.response.body", "body": text})
+            return
+        except _Disconnected:
+            return
+        answer = responder.respond(body, at=clock.now())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*post_headers, (b"content-length", str(len(answer)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
 
     async def ocsp_get(request: Request) -> Response:
         encoded = unquote(request.path_params["encoded"])
@@ -236,11 +363,24 @@ def create_app(
 
     async def problem(request: Request, exc: Exception) -> Response:
         if isinstance(exc, _HTTPProblem):
-            return Response(f"{exc}\n", status_code=exc.status, media_type="text/plain")
+            headers = {"Connection": "close"} if exc.status in _CLOSING else None
+            return Response(
+                f"{exc}\n", status_code=exc.status, media_type="text/plain", headers=headers
+            )
+        if isinstance(exc, ClientDisconnect):
+            return Response(status_code=400)  # nobody reads it: the client is gone
         return Response(f"{exc}\n", status_code=503, media_type="text/plain")
 
+    async def ocsp_post_route(request: Request) -> Response:
+        # Reached only through Starlette's own routing (the fast path answers first).
+        _check_post(request.headers.raw)
+        body = await _read_body(request, max_request_bytes)
+        if not body:
+            raise _HTTPProblem(400, "request body: empty; expected a DER OCSPRequest")
+        return _ocsp_response(body, cacheable=False)
+
     routes: list[BaseRoute] = [
-        Route("/ocsp", ocsp_post, methods=["POST"]),
+        Route("/ocsp", ocsp_post_route, methods=["POST"]),
         Route("/ocsp/{encoded:path}", ocsp_get, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         *(Route(path, crl_get, methods=["GET"]) for path in crl_paths),
@@ -250,12 +390,164 @@ def create_app(
     handlers: dict[Any, Callable[..., Any]] = {
         _HTTPProblem: problem,
         TrustkitError: problem,
+        ClientDisconnect: problem,
     }
-    return Starlette(routes=routes, exception_handlers=handlers)
+    app = _ServiceApp(routes=routes, exception_handlers=handlers)
+    app._ocsp_post = ocsp_post
+    return app
 
 
-def serve(app: Starlette, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run ``app`` with uvicorn until interrupted."""
+def _protocol(limits: ServerLimits) -> type[asyncio.Protocol] | str:
+    """uvicorn's httptools protocol with ``limits`` on the request head and its time.
+
+    Without httptools: uvicorn's h11 protocol, whose head limit is
+    ``h11_max_incomplete_event_size`` (no time limit on a request).
+    """
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "h11"
+
+    class GuardedProtocol(HttpToolsProtocol):
+        _head_bytes = 0
+        _deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(limits.request_timeout, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def _count(self, size: int) -> None:
+            self._head_bytes += size
+            if self._head_bytes > limits.max_head_bytes:
+                # Raised out of the parser callback: uvicorn answers 400 and closes.
+                raise ValueError(f"request head over {limits.max_head_bytes} bytes")
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._head_bytes = 0
+            self._arm()
+
+        def on_url(self, url: bytes) -> None:
+            self._count(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request (or nothing) within the limit too
+
+    return GuardedProtocol
+
+
+def _uvicorn_config(app: Any, host: str, port: int, limits: ServerLimits) -> Any:
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        loop="auto",  # uvloop when installed
+        http=_protocol(limits),
+        timeout_keep_alive=max(1, round(limits.keep_alive_timeout)),
+        limit_concurrency=limits.max_connections,
+        h11_max_incomplete_event_size=limits.max_head_bytes,
+    )
+
+
+def serve(
+    app: Starlette | Callable[[], Starlette],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    limits: ServerLimits | None = None,
+) -> None:
+    """Run the service with uvicorn until SIGINT or SIGTERM.
+
+    ``app`` is an application, or a function making one. With ``workers`` > 1
+    it must be a function: the socket is bound once, then each worker process
+    is forked and makes its own application (its own store connections and
+    OCSP caches; revocations reach all through the store). A worker that dies
+    stops the others, so that a supervisor (systemd...) restarts the service.
+    """
+    import uvicorn
+
+    limits = limits or ServerLimits()
+    if workers < 1:
+        raise ConfigError(f"workers: {workers}; at least 1")
+    if workers == 1:
+        instance = app if isinstance(app, Starlette) else app()
+        uvicorn.Server(_uvicorn_config(instance, host, port, limits)).run()
+        return
+    if isinstance(app, Starlette):
+        raise ConfigError("workers: several processes need a function making the application")
+    factory = app
+    sock = _uvicorn_config(None, host, port, limits).bind_socket()
+    children: list[int] = []
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for _ in range(workers):
+            pid = os.fork()
+            if pid == 0:  # the worker
+                code = 1
+                try:
+                    for sig in previous:
+                        signal.signal(sig, signal.SIG_DFL)
+                    server = uvicorn.Server(_uvicorn_config(factory(), host, port, limits))
+                    server.run(sockets=[sock])
+                    code = 0
+                finally:
+                    os._exit(code)
+            children.append(pid)
+        while children:
+            try:
+                pid, _status = os.wait()
+            except ChildProcessError:
+                break
+            children.remove(pid)
+            if not stopping:
+                stop(signal.SIGTERM, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
