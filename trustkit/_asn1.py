@@ -8,10 +8,21 @@ of trustkit deals in cryptography objects and plain Python values.
 
 from __future__ import annotations
 
+import datetime as _dt
+import functools as _functools
+import hashlib as _hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any as _Any
 
+from asn1crypto import algos as _algos
+from asn1crypto import cms as _cms
 from asn1crypto import core
+from asn1crypto import crl as _crl
+from asn1crypto import ocsp as _ocsp
+from asn1crypto import tsp as _tsp
+from asn1crypto import x509 as _x509
 
 from .errors import DecodeError
 
@@ -259,12 +270,6 @@ def certificate_encoding(der: bytes) -> CertificateEncoding:
 # pieces cryptography already made (the entry-less CRL as a template, the
 # signer's key and certificate) and signed with the key directly.
 
-from datetime import datetime  # noqa: E402
-
-from asn1crypto import algos as _algos  # noqa: E402
-from asn1crypto import crl as _crl  # noqa: E402
-from asn1crypto import ocsp as _ocsp  # noqa: E402
-from asn1crypto import x509 as _x509  # noqa: E402
 
 _UTC_TIME_LIMIT_YEAR = 2050
 """RFC 5280 4.1.2.5 / 5.1.2.4: UTCTime through 2049, GeneralizedTime from 2050."""
@@ -528,15 +533,6 @@ def ocsp_successful_response(
 # algorithms are asn1crypto's: ``sha256``, ``sha256_rsa``, ``rsassa_pss``,
 # ``sha256_ecdsa``, ``ed25519``.
 
-import datetime as _dt  # noqa: E402
-import functools as _functools  # noqa: E402
-import hashlib as _hashlib  # noqa: E402
-from typing import Any as _Any  # noqa: E402
-
-from asn1crypto import algos as _cms_algos  # noqa: E402
-from asn1crypto import cms as _cms  # noqa: E402
-from asn1crypto import tsp as _tsp  # noqa: E402
-from asn1crypto import x509 as _cms_x509  # noqa: E402
 
 ID_DATA = "1.2.840.113549.1.7.1"
 """id-data (RFC 5652 4)."""
@@ -772,11 +768,11 @@ def _signing_certificate_attribute(
     # Built bottom up, each level dumped and loaded again: asn1crypto re-encodes
     # nested values it constructed itself on every parent dump, which made this
     # ten times slower than the signature it precedes.
-    names = _cms_x509.GeneralNames(
-        [_cms_x509.GeneralName({"directory_name": _cms_x509.Name.load(issuer)})]
+    names = _x509.GeneralNames(
+        [_x509.GeneralName({"directory_name": _x509.Name.load(issuer)})]
     ).dump()
     issuer_serial = _tsp.IssuerSerial(
-        {"issuer": _cms_x509.GeneralNames.load(names), "serial_number": serial}
+        {"issuer": _x509.GeneralNames.load(names), "serial_number": serial}
     ).dump()
     cert_id: dict[str, object] = {
         "cert_hash": cert_hash,
@@ -823,19 +819,19 @@ def encode_signed_attributes(
     return bytes(_cms.CMSAttributes(loaded).dump())
 
 
-def _signature_algorithm(name: str, pss_hash: str | None) -> _cms_algos.SignedDigestAlgorithm:
+def _signature_algorithm(name: str, pss_hash: str | None) -> _algos.SignedDigestAlgorithm:
     if name != "rsassa_pss":
-        return _cms_algos.SignedDigestAlgorithm({"algorithm": name})
+        return _algos.SignedDigestAlgorithm({"algorithm": name})
     assert pss_hash is not None
     # RFC 4056 3: MGF1 with the same hash, salt as long as the hash, trailer 1.
-    params = _cms_algos.RSASSAPSSParams(
+    params = _algos.RSASSAPSSParams(
         {
             "hash_algorithm": {"algorithm": pss_hash},
             "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": pss_hash}},
             "salt_length": _hashlib.new(pss_hash).digest_size,
         }
     )
-    return _cms_algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
+    return _algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
 
 
 def encode_signer_info(
@@ -855,7 +851,7 @@ def encode_signer_info(
             "sid": _cms.SignerIdentifier(
                 {
                     "issuer_and_serial_number": {
-                        "issuer": _cms_x509.Name.load(issuer),
+                        "issuer": _x509.Name.load(issuer),
                         "serial_number": serial,
                     }
                 }
@@ -880,7 +876,7 @@ def _digest_algorithms(names: Sequence[str]) -> _cms.DigestAlgorithms:
 def _certificate_set(certificates: Sequence[bytes]) -> _cms.CertificateSet:
     unique = list(dict.fromkeys(certificates))
     return _cms.CertificateSet(
-        [_cms.CertificateChoices({"certificate": _cms_x509.Certificate.load(c)}) for c in unique]
+        [_cms.CertificateChoices({"certificate": _x509.Certificate.load(c)}) for c in unique]
     )
 
 
@@ -1283,7 +1279,7 @@ def encode_tst_info(
     if nonce is not None:
         fields["nonce"] = nonce
     if tsa is not None:
-        fields["tsa"] = _cms_x509.GeneralName({"directory_name": _cms_x509.Name.load(tsa)})
+        fields["tsa"] = _x509.GeneralName({"directory_name": _x509.Name.load(tsa)})
     return bytes(_tsp.TSTInfo(fields).dump())
 
 
@@ -1366,7 +1362,9 @@ def parse_timestamp_response(der: bytes) -> TimestampResponse:
             status=int(code),
             status_text=tuple(str(t) for t in texts),
             failure_info=tuple(sorted(fail)) if fail else (),
-            token=token.dump() if token.native is not None else None,
+            # An absent token is asn1crypto's Void; .native would decode a whole
+            # present token just to learn that it is there.
+            token=None if isinstance(token, core.Void) else token.dump(),
         )
     except _CMS_ERRORS as exc:
         raise DecodeError(

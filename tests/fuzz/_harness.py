@@ -50,16 +50,7 @@ class KnownFinding:
     """The code at fault."""
 
 
-KNOWN_FINDINGS: tuple[KnownFinding, ...] = (
-    KnownFinding(
-        target="cms",
-        exception=TypeError,
-        message="X500_UNIQUE_IDENTIFIER",
-        reproducer="cms-bitstring-name.der",
-        where="trustkit/cms/_signer.py load_embedded_certificates: a name attribute typed "
-        "BIT STRING makes cryptography raise TypeError, which is not caught",
-    ),
-)
+KNOWN_FINDINGS: tuple[KnownFinding, ...] = ()
 
 
 def is_known(target: str, exc: BaseException) -> bool:

@@ -219,6 +219,8 @@ def load_embedded_certificates(ders: Sequence[bytes], what: str) -> tuple[x509.C
             cert = _load_certificate(bytes(der))
         except (
             ValueError,
+            # cryptography raises TypeError for a name attribute typed BIT STRING.
+            TypeError,
             UnsupportedAlgorithm,
             x509.InvalidVersion,
             x509.DuplicateExtension,
