@@ -1,6 +1,6 @@
 """Certificates per second with the CA key on SoftHSM2, beside the same with a software key.
 
-Run with ``python benchmarks/bench_pkcs11.py [--seconds S] [--threads N]``.
+Run with ``python -m benchmarks.bench_pkcs11 [--seconds S] [--threads N] [--quick] [--json]``.
 It makes a SoftHSM2 token in a temporary directory, generates a CA key of
 each type on it and the same type in software, and times a whole
 certificate build and sign (``x509.CertificateBuilder.sign``) with each.
@@ -14,6 +14,7 @@ package) and python-pkcs11.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -103,7 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--threads", type=int, default=1, help="threads signing at once")
+    parser.add_argument("--quick", action="store_true", help="0.5 s per measurement")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON, last line")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds = 0.5
+    rows: list[dict[str, object]] = []
     subject_key = ec.generate_private_key(ec.SECP256R1())
     with tempfile.TemporaryDirectory(prefix="trustkit-bench-") as tmp:
         module = _softhsm(Path(tmp))
@@ -123,7 +129,19 @@ def main() -> None:
             print(
                 f"{key_type.value:<10} {software:>11.0f} {token:>11.0f} {software / token:>6.1f}x"
             )
+            rows.append(
+                {
+                    "workload": f"HSM issue a certificate, {key_type.value} key on SoftHSM2",
+                    "trustkit": round(token),
+                    "limit": round(software),
+                    "ratio": round(token / software, 2),
+                    "unit": "certs/s",
+                    "peers": {},
+                }
+            )
         close_tokens()
+    if args.json:
+        print(json.dumps(rows))
 
 
 if __name__ == "__main__":
