@@ -1,4 +1,4 @@
-"""Describe any PKI object in a file: certificates, CSRs, CRLs, keys, OCSP, CMS.
+"""Describe any PKI object in a file: certificates, CSRs, CRLs, keys, OCSP, CMS, RFC 3161.
 
 :func:`inspect_bytes` reads PEM (any number of blocks) or DER and returns one
 :class:`Described` per object: its kind and a JSON-ready dictionary of fields
@@ -22,11 +22,17 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_der_private_key,
     load_der_public_key,
-    pkcs7,
 )
 from cryptography.x509 import ocsp
 
-from ._asn1 import decode_qc_statements
+from ._asn1 import (
+    ID_CT_TST_INFO,
+    decode_qc_statements,
+    parse_signed_data,
+    parse_timestamp_request,
+    parse_timestamp_response,
+    parse_tst_info,
+)
 from .encoding import format_serial, read_blocks
 from .errors import DecodeError
 from .keys import describe_key
@@ -45,7 +51,8 @@ class Described:
 
     kind: str
     """``certificate``, ``csr``, ``crl``, ``private-key``, ``public-key``,
-    ``ocsp-request``, ``ocsp-response``, ``cms`` or ``unknown``."""
+    ``ocsp-request``, ``ocsp-response``, ``cms``, ``timestamp-token``,
+    ``timestamp-reply``, ``timestamp-query`` or ``unknown``."""
     fields: dict[str, Any]
     """What the object says, JSON-ready."""
 
@@ -250,9 +257,73 @@ def _describe_ocsp_response(der: bytes) -> Described:
     return Described("ocsp-response", fields)
 
 
+def _describe_tst_info(content: bytes) -> dict[str, Any]:
+    info = parse_tst_info(content)
+    return {
+        "gen_time": _time(info.gen_time),
+        "policy": info.policy,
+        "serial": format_serial(info.serial_number),
+        "hash_algorithm": info.hash_algorithm,
+        "hashed_message": info.hashed_message.hex(),
+        "accuracy_seconds": None if info.accuracy is None else info.accuracy.total_seconds(),
+        "nonce": None if info.nonce is None else f"{info.nonce:x}",
+    }
+
+
 def _describe_cms(der: bytes) -> Described:
-    certs = pkcs7.load_der_pkcs7_certificates(der)
-    return Described("cms", {"certificates": [describe_certificate(c) for c in certs]})
+    parsed = parse_signed_data(der)
+    certificates = [x509.load_der_x509_certificate(c) for c in parsed.certificates]
+    fields: dict[str, Any] = {
+        "content_type": parsed.content_type,
+        "content": "detached"
+        if parsed.content is None
+        else f"attached, {len(parsed.content)} bytes",
+        "certificates": [_safe_name(c.subject) for c in certificates],
+        "signers": [
+            {
+                "issuer_serial": None
+                if signer.sid_serial is None
+                else format_serial(signer.sid_serial),
+                "subject_key_id": None if signer.sid_key_id is None else signer.sid_key_id.hex(),
+                "digest_algorithm": signer.digest_algorithm,
+                "signature_algorithm": signer.signature_algorithm,
+                "signing_time": _time(signer.signing_time),
+                "signing_certificate_v2": signer.ess_version == 2,
+                "timestamps": len(signer.timestamp_tokens),
+            }
+            for signer in parsed.signers
+        ],
+    }
+    if parsed.content_type == ID_CT_TST_INFO and parsed.content is not None:
+        fields["timestamp"] = _describe_tst_info(parsed.content)
+        return Described("timestamp-token", fields)
+    return Described("cms", fields)
+
+
+def _describe_timestamp_response(der: bytes) -> Described:
+    response = parse_timestamp_response(der)
+    fields: dict[str, Any] = {
+        "status": response.status,
+        "status_text": list(response.status_text),
+        "failure_info": list(response.failure_info),
+    }
+    if response.token is not None:
+        fields["token"] = _describe_cms(response.token).fields
+    return Described("timestamp-reply", fields)
+
+
+def _describe_timestamp_request(der: bytes) -> Described:
+    request = parse_timestamp_request(der)
+    return Described(
+        "timestamp-query",
+        {
+            "hash_algorithm": request.hash_algorithm,
+            "hashed_message": request.hashed_message.hex(),
+            "policy": request.policy,
+            "nonce": None if request.nonce is None else f"{request.nonce:x}",
+            "cert_req": request.cert_req,
+        },
+    )
 
 
 _BY_LABEL: dict[str, Callable[[bytes], Described]] = {
@@ -268,6 +339,8 @@ _BY_LABEL: dict[str, Callable[[bytes], Described]] = {
     "PUBLIC KEY": _describe_public_key,
     "PKCS7": _describe_cms,
     "CMS": _describe_cms,
+    "TIMESTAMP RESPONSE": _describe_timestamp_response,
+    "TIMESTAMP QUERY": _describe_timestamp_request,
 }
 
 # For DER input, the kinds are tried in this order; the first that parses wins.
@@ -282,6 +355,8 @@ _DER_EXTRA: tuple[Callable[[bytes], Described], ...] = (
     _describe_ocsp_response,
     _describe_ocsp_request,
     _describe_cms,
+    _describe_timestamp_response,
+    _describe_timestamp_request,
 )
 
 
@@ -291,7 +366,9 @@ def _describe_der(der: bytes) -> Described:
             return parser(der)
         except Exception:  # try the next kind
             continue
-    raise DecodeError("input: DER, but not a certificate, CSR, CRL, key, OCSP or CMS object")
+    raise DecodeError(
+        "input: DER, but not a certificate, CSR, CRL, key, OCSP, CMS or RFC 3161 object"
+    )
 
 
 def inspect_bytes(data: bytes) -> list[Described]:
