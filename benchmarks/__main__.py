@@ -117,6 +117,10 @@ def _number(value: object) -> str:
     return f"{value:,.0f}"
 
 
+def _ratio(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else str(value)
+
+
 def _target(workload: str) -> str:
     match = re.match(r"(W\d+b?)", workload)
     return TARGETS.get(match.group(1), "") if match else ""
@@ -140,7 +144,7 @@ def table(modules: list[Module]) -> list[str]:
         )
         lines.append(
             f"| {row.get('workload')} | {_number(row.get('limit'))} {unit} "
-            f"| {_number(row.get('trustkit'))} {unit} | {_number(row.get('ratio'))} "
+            f"| {_number(row.get('trustkit'))} {unit} | {_ratio(row.get('ratio'))} "
             f"| {peer_text} | {_target(str(row.get('workload', '')))} |"
         )
     return lines

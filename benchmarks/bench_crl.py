@@ -276,7 +276,7 @@ def main() -> None:
             ca2.close()
             result.append(
                 {
-                    "workload": f"W4 all {args.shards} partitioned CRLs of {args.issued:,} issued",
+                    "workload": f"(W4) all {args.shards} partitioned CRLs, {args.issued:,} issued",
                     "trustkit": round(every, 3),
                     "limit": round(limit, 3),
                     "ratio": round(limit / every, 2),
