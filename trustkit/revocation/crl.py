@@ -17,11 +17,18 @@ Speed: each revoked certificate's CRL entry is DER-encoded once, when it is
 revoked, and kept in the store. A CRL is then cryptography's CRL without
 entries (issuer, times, extensions) with the stored entries placed into its
 TBSCertList and the whole signed again: no entry is encoded twice, and a CRL
-of 100,000 entries costs a database read, a hash and two signatures.
+of 100,000 entries costs a database read, a hash and two signatures. The
+entries of each complete scope are also kept in memory with the revocation
+sequence number they are complete up to, beside the store object: the next
+CRL of that scope reads only the entries revoked since (RFC 5280 does not
+order revokedCertificates), so a CRL made again costs a hash and two
+signatures.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +42,7 @@ from ..clock import utc
 from ..encoding import pem_encode
 from ..errors import ConfigError, RevocationError
 from ..keys import PrivateKey, signature_hash_for
-from ..store import CRLRecord
+from ..store import CertificateStore, CRLRecord
 
 __all__ = [
     "CRL_NUMBER_COUNTER",
@@ -143,6 +150,53 @@ def _sign(key: PrivateKey, data: bytes) -> bytes:
     return key.sign(data)
 
 
+_Scope = tuple[str, int | None]
+_ENTRIES: weakref.WeakKeyDictionary[object, dict[_Scope, tuple[int, bytes, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per store object, per (issuer, shard): (revocation seq, joined entries, how many)."""
+_ENTRIES_LOCK = threading.Lock()
+
+
+def _complete_entries(
+    store: CertificateStore, issuer: str, shard: int | None
+) -> tuple[bytes, int, int]:
+    """Every entry of a complete CRL of one scope: (joined DER, how many, revocation seq).
+
+    Entries are kept from the last call and only those revoked since are read;
+    a revocation moves the store's sequence number, and a revoked certificate
+    stays revoked, so the kept ones stay right (the store may be shared with
+    other processes). A sequence number that went back (a restored backup)
+    means reading everything again.
+    """
+    scope = (issuer, shard)
+    with _ENTRIES_LOCK:
+        try:
+            known = _ENTRIES.get(store, {}).get(scope)
+        except TypeError:  # a store that cannot be weakly referenced: nothing kept
+            known = None
+    if known is not None:
+        seq, joined, count = known
+        fresh = store.crl_entries(issuer, shard=shard, after_seq=seq)
+        if fresh.revocation_seq >= seq:
+            result = (
+                joined + b"".join(fresh.entries),
+                count + len(fresh.entries),
+                fresh.revocation_seq,
+            )
+        else:
+            known = None
+    if known is None:
+        fresh = store.crl_entries(issuer, shard=shard, after_seq=0)
+        result = (b"".join(fresh.entries), len(fresh.entries), fresh.revocation_seq)
+    with _ENTRIES_LOCK:
+        try:
+            _ENTRIES.setdefault(store, {})[scope] = (result[2], result[0], result[1])
+        except TypeError:
+            pass
+    return result
+
+
 def build_crl(
     ca: CertificateAuthority,
     *,
@@ -169,9 +223,12 @@ def build_crl(
                 f"delta CRL of {ca.config.name}: no complete CRL of this scope to build on "
                 "(RFC 5280 5.2.4); publish a complete CRL first"
             )
-    entries = store.crl_entries(
-        ca.id, shard=shard, after_seq=base.revocation_seq if base is not None else 0
-    )
+    if base is not None:
+        delta_entries = store.crl_entries(ca.id, shard=shard, after_seq=base.revocation_seq)
+        joined = b"".join(delta_entries.entries)
+        count, revocation_seq = len(delta_entries.entries), delta_entries.revocation_seq
+    else:
+        joined, count, revocation_seq = _complete_entries(store, ca.id, shard)
     number = store.next_counter(ca.id, CRL_NUMBER_COUNTER)
 
     builder = (
@@ -211,8 +268,8 @@ def build_crl(
             )
     key = ca.key
     template = builder.sign(key, signature_hash_for(key)).public_bytes(Encoding.DER)
-    if entries.entries:
-        tbs = crl_tbs_with_entries(template, entries.entries)
+    if count:
+        tbs = crl_tbs_with_entries(template, [joined])
         der = assemble_crl(template, tbs, _sign(key, tbs))
     else:
         der = template
@@ -225,7 +282,7 @@ def build_crl(
             base_crl_number=None if base is None else base.crl_number,
             this_update=this_update,
             next_update=next_update,
-            revocation_seq=entries.revocation_seq,
+            revocation_seq=revocation_seq,
             der=der,
         )
     )
@@ -237,7 +294,7 @@ def build_crl(
         shard=shard,
         delta=delta,
         base_crl_number=None if base is None else base.crl_number,
-        entries=len(entries.entries),
+        entries=count,
     )
 
 
