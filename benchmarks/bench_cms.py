@@ -24,6 +24,7 @@ signature is decoded afresh each time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -104,6 +105,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--quick", action="store_true", help="30 calls, 3 rounds, no 100 MiB")
+    parser.add_argument("--json", action="store_true", help="end with the rows as JSON")
     options = parser.parse_args()
     if options.quick:
         options.calls, options.rounds, options.skip_large = 30, 3, True
@@ -217,11 +219,22 @@ def main() -> None:
         )
         print(header)
         print("-" * len(header))
+        rows: list[dict[str, object]] = []
         for name, limit_name in limit_of.items():
             rate, limit = rates[name], rates[limit_name]
             peer = peer_of[name]
             peer_text = f"{peer} {rates[peer]:.0f}/s" if peer in rates else ""
             print(f"{name:28} {rate:10.0f} {limit:8.0f} {rate / limit:6.2f}  {peer_text}")
+            rows.append(
+                {
+                    "workload": name,
+                    "trustkit": round(rate),
+                    "limit": round(limit),
+                    "ratio": round(rate / limit, 2),
+                    "unit": "/s",
+                    "peers": {f"{peer} (per process)": round(rates[peer])} if peer in rates else {},
+                }
+            )
         if not options.skip_large:
             large = base / "large.bin"
             with large.open("wb") as handle:
@@ -242,7 +255,20 @@ def main() -> None:
                 f"100 MiB: sign {signed:.2f} s, verify {verified:.2f} s, "
                 f"peak Python heap {peak / MIB:.1f} MiB (tracemalloc slows both)"
             )
+            rows.append(
+                {
+                    "workload": "(W2/W3) 100 MiB: sign + verify, peak Python heap "
+                    f"{peak / MIB:.1f} MiB",
+                    "trustkit": round(signed + verified, 2),
+                    "limit": None,
+                    "ratio": None,
+                    "unit": "s",
+                    "peers": {},
+                }
+            )
         root.close()
+    if options.json:
+        print(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ certificate again, which the result cache answers.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -174,6 +175,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--revoked", type=int, default=1000, help="entries on the issuing CRL")
     parser.add_argument("--quick", action="store_true", help="100 leaves, 3 rounds")
+    parser.add_argument("--json", action="store_true", help="end with the rows as JSON")
     options = parser.parse_args()
     if options.quick:
         options.leaves, options.rounds = 100, 3
@@ -295,6 +297,19 @@ def main() -> None:
             f"{peer} {rates[peer]:.0f}/s (x{rate / rates[peer]:.2f})" if peer in rates else ""
         )
         print(f"{name:32} {rate:10.0f} {limit_rate:8.0f} {rate / limit_rate:6.2f}  {peer_text}")
+    if options.json:
+        rows = [
+            {
+                "workload": name,
+                "trustkit": round(rates[name]),
+                "limit": round(limit_rate),
+                "ratio": round(rates[name] / limit_rate, 2),
+                "unit": "/s",
+                "peers": {peer: round(rates[peer])} if peer in rates else {},
+            }
+            for name, peer in [(n, peer_of.get(n, "")) for n in workloads if n.startswith("W6")]
+        ]
+        print(json.dumps(rows))
 
 
 if __name__ == "__main__":
