@@ -118,6 +118,8 @@ def _number(value: object) -> str:
 
 
 def _ratio(value: object) -> str:
+    if value is None:
+        return "-"
     return f"{value:.2f}" if isinstance(value, int | float) else str(value)
 
 
@@ -142,9 +144,10 @@ def table(modules: list[Module]) -> list[str]:
             if isinstance(peers, dict)
             else str(peers)
         )
+        limit, ours = row.get("limit"), row.get("trustkit")
         lines.append(
-            f"| {row.get('workload')} | {_number(row.get('limit'))} {unit} "
-            f"| {_number(row.get('trustkit'))} {unit} | {_ratio(row.get('ratio'))} "
+            f"| {row.get('workload')} | {'-' if limit is None else f'{_number(limit)} {unit}'} "
+            f"| {'-' if ours is None else f'{_number(ours)} {unit}'} | {_ratio(row.get('ratio'))} "
             f"| {peer_text} | {_target(str(row.get('workload', '')))} |"
         )
     return lines
