@@ -217,7 +217,7 @@ def report(modules: list[Module], quick: bool, command: str) -> str:
             f"### {module.name} ({', '.join(module.workloads) or 'no workload'}, "
             f"{module.seconds:.0f} s)",
             "",
-            "```",
+            "```text",
             text or "(no output)",
             "```",
             "",

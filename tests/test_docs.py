@@ -111,8 +111,11 @@ def broken_links(text: str, page: Path) -> list[str]:
 
 
 def _code_text(text: str) -> list[str]:
-    """The code of a page where commands are written: shell-like fences and inline code."""
-    chunks = [m.group(2) for m in _FENCE_RE.finditer(text) if m.group(1) != "python"]
+    """The code of a page where commands are written: shell-like fences and inline code.
+
+    ``python`` fences are run elsewhere; ``text`` fences hold program output.
+    """
+    chunks = [m.group(2) for m in _FENCE_RE.finditer(text) if m.group(1) not in {"python", "text"}]
     chunks += _INLINE_CODE_RE.findall(_without_fences(text))
     return chunks
 
