@@ -61,7 +61,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, TypeVar
 from urllib.parse import quote, unquote_to_bytes
 
 from cryptography import x509
@@ -1260,6 +1260,22 @@ class _TokenKeyMixin:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._uri}>"
 
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
+        """Refused: the key is not extractable."""
+        raise _non_extractable("private_bytes")
+
+    # A handle to a key on a token: copies are the same key.
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        return self
+
 
 class PKCS11ECPrivateKey(_TokenKeyMixin, ec.EllipticCurvePrivateKey):
     """An EC private key on a token; ``sign()`` runs ECDSA on the token.
@@ -1328,21 +1344,6 @@ class PKCS11ECPrivateKey(_TokenKeyMixin, ec.EllipticCurvePrivateKey):
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         """Refused: the key is not extractable."""
         raise _non_extractable("private_numbers")
-
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        """Refused: the key is not extractable."""
-        raise _non_extractable("private_bytes")
-
-    def __copy__(self) -> PKCS11ECPrivateKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> PKCS11ECPrivateKey:
-        return self
 
 
 class PKCS11RSAPrivateKey(_TokenKeyMixin, rsa.RSAPrivateKey):
@@ -1440,21 +1441,6 @@ class PKCS11RSAPrivateKey(_TokenKeyMixin, rsa.RSAPrivateKey):
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         """Refused: the key is not extractable."""
         raise _non_extractable("private_numbers")
-
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        """Refused: the key is not extractable."""
-        raise _non_extractable("private_bytes")
-
-    def __copy__(self) -> PKCS11RSAPrivateKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> PKCS11RSAPrivateKey:
-        return self
 
 
 # Inside RSAPrivateKey.sign the parameter ``padding`` (cryptography's name

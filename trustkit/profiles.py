@@ -220,6 +220,16 @@ def _subject_patterns(patterns: dict[ObjectIdentifier, str]) -> Mapping[ObjectId
 
 
 _KU = KeyUsageBit
+# ETSI EN 319 412-2 5.2.4 / 319 412-1 5.1.3: a natural person is named by country,
+# common name, given name and surname, and identified by a semantics identifier.
+_NATURAL_PERSON_SUBJECT = (
+    NameOID.COUNTRY_NAME,
+    NameOID.COMMON_NAME,
+    NameOID.GIVEN_NAME,
+    NameOID.SURNAME,
+    NameOID.SERIAL_NUMBER,
+)
+_NATURAL_PERSON_PATTERNS = _subject_patterns({NameOID.SERIAL_NUMBER: NATURAL_PERSON_ID})
 _CA_USAGE = frozenset({_KU.KEY_CERT_SIGN, _KU.CRL_SIGN, _KU.DIGITAL_SIGNATURE})
 _EC_KEYS = frozenset({KeyType.EC_P256, KeyType.EC_P384})
 _RSA_KEYS = frozenset({KeyType.RSA_2048, KeyType.RSA_3072, KeyType.RSA_4096})
@@ -279,14 +289,8 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 validity=timedelta(days=3 * 365),
                 max_validity=timedelta(days=5 * 365),
                 extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,),
-                required_subject=(
-                    NameOID.COUNTRY_NAME,
-                    NameOID.COMMON_NAME,
-                    NameOID.GIVEN_NAME,
-                    NameOID.SURNAME,
-                    NameOID.SERIAL_NUMBER,
-                ),
-                subject_patterns=_subject_patterns({NameOID.SERIAL_NUMBER: NATURAL_PERSON_ID}),
+                required_subject=_NATURAL_PERSON_SUBJECT,
+                subject_patterns=_NATURAL_PERSON_PATTERNS,
                 san_kinds=frozenset({SanKind.EMAIL}),
                 certificate_policies=(ETSI_POLICY.NCP_PLUS,),
             ),
@@ -296,14 +300,8 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 key_usage=frozenset({_KU.CONTENT_COMMITMENT}),
                 validity=timedelta(days=3 * 365),
                 max_validity=timedelta(days=5 * 365),
-                required_subject=(
-                    NameOID.COUNTRY_NAME,
-                    NameOID.COMMON_NAME,
-                    NameOID.GIVEN_NAME,
-                    NameOID.SURNAME,
-                    NameOID.SERIAL_NUMBER,
-                ),
-                subject_patterns=_subject_patterns({NameOID.SERIAL_NUMBER: NATURAL_PERSON_ID}),
+                required_subject=_NATURAL_PERSON_SUBJECT,
+                subject_patterns=_NATURAL_PERSON_PATTERNS,
                 san_kinds=frozenset({SanKind.EMAIL}),
                 certificate_policies=(ETSI_POLICY.QCP_N_QSCD,),
                 qc_statements=QCStatements(
