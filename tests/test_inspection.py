@@ -125,3 +125,11 @@ def test_cli_json(pki: tuple[Hierarchy, Path]) -> None:
     bad.write_bytes(b"\x30\x00")
     result = CliRunner().invoke(cli, ["inspect", str(bad)])
     assert result.exit_code == 1 and "not a certificate" in result.stderr
+
+
+def test_cli_reads_standard_input(pki: tuple[Hierarchy, Path]) -> None:
+    _, base = pki
+    pem = (base / "issuing" / "ca.pem").read_bytes()
+    result = CliRunner().invoke(cli, ["inspect", "-", "--json"], input=pem)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["kind"] == "certificate"

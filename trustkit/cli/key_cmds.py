@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def create(
 @json_option
 def inspect(file: Path, as_json: bool) -> None:
     """Describe a certificate, CSR, CRL, key, OCSP or CMS object (PEM or DER)."""
-    data = click.get_binary_stream("stdin").read() if str(file) == "-" else read_input(file)
+    data = sys.stdin.buffer.read() if str(file) == "-" else read_input(file)
     described = inspect_bytes(data)
     if as_json:
         echo_json([asdict(d) for d in described])
