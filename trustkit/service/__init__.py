@@ -271,9 +271,19 @@ def create_app(
                 crl_paths[delta_crl_url(path)] = (ca, shard, True)
         cert_paths[_path_of(ca.config.effective_ca_issuers_url, f"/ca/{name}.crt")] = ca
 
-    def _ocsp_response(body: bytes, *, cacheable: bool) -> Response:
+    # SQLite answers a status query in microseconds, inline; a networked store
+    # (PostgreSQL) would stall every connection of the worker, so its lookups
+    # run in the thread pool (the responder is thread-safe).
+    inline = all(ca.store.url.startswith("sqlite") for ca in authorities)
+
+    async def _answer(body: bytes, now: datetime) -> bytes:
+        if inline:
+            return responder.respond(body, at=now)
+        return await run_in_threadpool(responder.respond, body, at=now)
+
+    async def _ocsp_response(body: bytes, *, cacheable: bool) -> Response:
         now = clock.now()
-        answer = responder.respond(body, at=now)
+        answer = await _answer(body, now)
         headers = _ocsp_headers(answer, now) if cacheable else {"Cache-Control": "no-cache"}
         return Response(answer, media_type=OCSP_RESPONSE_TYPE, headers=headers)
 
@@ -314,7 +324,7 @@ def create_app(
             return
         except _Disconnected:
             return
-        answer = responder.respond(body, at=clock.now())
+        answer = await _answer(body, clock.now())
         await send(
             {
                 "type": "http.response.start",
@@ -332,7 +342,7 @@ def create_app(
             body = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise _HTTPProblem(400, "OCSP GET: not base64 (RFC 6960 A.1)") from None
-        return _ocsp_response(body, cacheable=True)
+        return await _ocsp_response(body, cacheable=True)
 
     def _conditional(
         request: Request, body: bytes, media_type: str, headers: dict[str, str]
@@ -377,7 +387,7 @@ def create_app(
         body = await _read_body(request, max_request_bytes)
         if not body:
             raise _HTTPProblem(400, "request body: empty; expected a DER OCSPRequest")
-        return _ocsp_response(body, cacheable=False)
+        return await _ocsp_response(body, cacheable=False)
 
     routes: list[BaseRoute] = [
         Route("/ocsp", ocsp_post_route, methods=["POST"]),
