@@ -415,11 +415,9 @@ class CertificateAuthority:
                 )
             store = open_store(store_url)
             if own_record_profile is not None:
-                add = getattr(store, "add", None)
-                if add is not None:
-                    add(
-                        key_identifier(certificate), own_record_profile, certificate, at=clock.now()
-                    )
+                store.add(
+                    key_identifier(certificate), own_record_profile, certificate, at=clock.now()
+                )
             config.write(directory)
         except BaseException:
             if store is not None:

@@ -197,6 +197,11 @@ class CertificateStore(Protocol):
         """
         ...
 
+    def add(self, issuer: str, profile: str, cert: x509.Certificate, *, at: datetime) -> None:
+        """Record a certificate made elsewhere, such as a root CA's own; a serial the
+        issuer has used already is a :class:`~trustkit.errors.DuplicateSerialError`."""
+        ...
+
     def get(self, issuer: str, serial: int) -> CertificateRecord:
         """The record for ``serial``; :class:`~trustkit.errors.NotFoundError` if none."""
         ...
