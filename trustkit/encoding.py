@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.x509 import ocsp
 
 from .errors import DecodeError
 
@@ -23,6 +24,7 @@ __all__ = [
     "load_certificates",
     "load_crl",
     "load_csr",
+    "load_ocsp_response",
     "parse_serial",
     "pem_encode",
     "read_blocks",
@@ -118,6 +120,15 @@ def load_crl(data: bytes, *, what: str = "CRL") -> x509.CertificateRevocationLis
         return x509.load_der_x509_crl(der)
     except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise DecodeError(f"{what}: not a valid X.509 CRL ({exc})") from exc
+
+
+def load_ocsp_response(data: bytes, *, what: str = "OCSP response") -> ocsp.OCSPResponse:
+    """An OCSP response (RFC 6960 4.2.1), DER or the first PEM block."""
+    der = read_blocks(data, what=what)[0].der
+    try:
+        return ocsp.load_der_ocsp_response(der)
+    except ValueError as exc:
+        raise DecodeError(f"{what}: not a valid OCSP response (RFC 6960 4.2.1): {exc}") from exc
 
 
 def format_serial(serial: int) -> str:

@@ -13,7 +13,7 @@ from tests.fuzz._harness import instrumented, main
 
 with instrumented(__name__):
     from tests.fuzz._world import AT, seeded, world
-    from trustkit.cli.validate import parse_ocsp_response
+    from trustkit.encoding import load_ocsp_response
     from trustkit.errors import TrustkitError
     from trustkit.validation import RevocationMode, ValidationPolicy, validate
 
@@ -21,7 +21,7 @@ with instrumented(__name__):
 def TestOneInput(data: bytes) -> None:  # the name atheris and libFuzzer call
     w = world()
     try:
-        response = parse_ocsp_response(data, what="fuzz")
+        response = load_ocsp_response(data, what="fuzz")
     except TrustkitError:
         return
     for cert in (seeded("leaf"), seeded("revoked")):

@@ -29,10 +29,9 @@ from tests.fuzz._harness import (
     seeds,
 )
 from tests.fuzz._world import AT, CONTENT, TSA_DIGEST, TSA_NONCE, seeded, world
-from trustkit.cli.validate import parse_ocsp_response
 from trustkit.cms.verify import verify_cms
 from trustkit.config import CAConfig
-from trustkit.encoding import load_certificates, load_crl, read_blocks
+from trustkit.encoding import load_certificates, load_crl, load_ocsp_response, read_blocks
 from trustkit.errors import (
     InvalidSignatureError,
     PathBuildingError,
@@ -164,9 +163,9 @@ def test_crl_seed_revokes() -> None:
 
 def test_ocsp_seeds_answer() -> None:
     w = world()
-    good = parse_ocsp_response(_seed("ocsp_response", "good.der"), what="seed")
+    good = load_ocsp_response(_seed("ocsp_response", "good.der"), what="seed")
     assert _validate(seeded("leaf"), crls=[w.root_crl], ocsp_responses=[good])
-    revoked = parse_ocsp_response(_seed("ocsp_response", "revoked.der"), what="seed")
+    revoked = load_ocsp_response(_seed("ocsp_response", "revoked.der"), what="seed")
     with pytest.raises(RevokedError):
         _validate(seeded("revoked"), crls=[w.root_crl], ocsp_responses=[revoked])
     for request in (_seed("ocsp_request", "sha1.der"), w.ocsp_request(w.leaf)):

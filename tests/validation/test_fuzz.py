@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trustkit.cli.validate import parse_ocsp_response
-from trustkit.encoding import load_certificate
+from trustkit.encoding import load_certificate, load_ocsp_response
 from trustkit.errors import RevocationUnknownError, TrustkitError
 from trustkit.validation import RevocationMode, ValidationPolicy, validate
 
@@ -159,7 +158,7 @@ OCSP_DER = _ocsp_der()
 @given(mutated(OCSP_DER))
 def test_mutated_ocsp_response(data: bytes) -> None:
     try:
-        response = parse_ocsp_response(data, what="fuzz")
+        response = load_ocsp_response(data, what="fuzz")
     except TrustkitError:
         return
     for mode in (RevocationMode.SOFT_FAIL, RevocationMode.HARD_FAIL):
@@ -178,7 +177,7 @@ def test_mutated_ocsp_response(data: bytes) -> None:
 
 
 def test_unmutated_ocsp_response_is_used() -> None:
-    response = parse_ocsp_response(OCSP_DER, what="ocsp")
+    response = load_ocsp_response(OCSP_DER, what="ocsp")
     result = validate(
         LEAF.cert,
         trust_anchors=[ROOT.cert],

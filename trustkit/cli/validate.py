@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
 
 from ..clock import SystemClock, utc
-from ..encoding import format_serial, load_certificates, load_crl, read_blocks
+from ..encoding import format_serial, load_certificates, load_crl, load_ocsp_response
 from ..errors import DecodeError
 from ..names import format_name
 from ..validation import (
@@ -36,17 +36,8 @@ def _certificates(path: str) -> list[x509.Certificate]:
     return load_certificates(_read(path), what=path)
 
 
-def parse_ocsp_response(data: bytes, *, what: str) -> ocsp.OCSPResponse:
-    """An OCSP response from DER (or PEM-wrapped DER) bytes; DecodeError otherwise."""
-    blocks = read_blocks(data, what=what)
-    try:
-        return ocsp.load_der_ocsp_response(blocks[0].der)
-    except ValueError as exc:
-        raise DecodeError(f"{what}: not a valid OCSP response (RFC 6960 4.2.1): {exc}") from exc
-
-
 def _load_ocsp(path: str) -> ocsp.OCSPResponse:
-    return parse_ocsp_response(_read(path), what=path)
+    return load_ocsp_response(_read(path), what=path)
 
 
 def _parse_at(text: str | None) -> datetime:
