@@ -187,13 +187,23 @@ def lazy_pin(path: Path | None) -> Callable[[], str]:
     return get
 
 
-def token_key(
-    uri: str, *, key_type: str, existing: bool, pin_file: Path | None, module: str | None
-) -> Any:
-    """A CA key on a PKCS#11 token: generated there, or an existing one with ``existing``."""
+def new_ca_key(
+    uri: str | None,
+    *,
+    key_type: str,
+    existing: bool,
+    pin_file: Path | None,
+    module: str | None,
+    ask_passphrase: Callable[[], bytes],
+) -> tuple[Any, bytes | None]:
+    """``(key, passphrase)`` for a new CA: a key on a PKCS#11 token when ``uri`` names
+    one (generated there, or the existing one with ``existing``), else no key yet
+    (the CA generates it) and the passphrase that will encrypt it."""
+    if uri is None:
+        return None, ask_passphrase()
     from ..pkcs11 import generate_key_on_token, load_token_key
 
     pin = lazy_pin(pin_file)()
     if existing:
-        return load_token_key(uri, pin=pin, module=module)
-    return generate_key_on_token(uri, key_type, pin=pin, module=module)
+        return load_token_key(uri, pin=pin, module=module), None
+    return generate_key_on_token(uri, key_type, pin=pin, module=module), None

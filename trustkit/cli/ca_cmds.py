@@ -23,11 +23,11 @@ from ._common import (
     json_option,
     lazy_passphrase,
     lazy_pin,
+    new_ca_key,
     passphrase,
     passphrase_file_option,
     pin_file_option,
     read_input,
-    token_key,
     write_output,
 )
 
@@ -119,18 +119,16 @@ def init(
     --existing-key, taken from it) and never leaves it.
     """
     _check_free_for_init(ca_dir)
-    key = None
-    secret = None
-    if key_uri is not None:
-        key = token_key(
-            key_uri,
-            key_type=key_type,
-            existing=existing_key,
-            pin_file=pin_file,
-            module=pkcs11_module,
-        )
-    else:
-        secret = passphrase(passphrase_file, prompt="Passphrase for the new CA key", confirm=True)
+    key, secret = new_ca_key(
+        key_uri,
+        key_type=key_type,
+        existing=existing_key,
+        pin_file=pin_file,
+        module=pkcs11_module,
+        ask_passphrase=lambda: passphrase(
+            passphrase_file, prompt="Passphrase for the new CA key", confirm=True
+        ),
+    )
     ca = CertificateAuthority.create_root(
         subject,
         ca_dir,
@@ -207,24 +205,20 @@ def subca(
         pin=lazy_pin(pin_file),
     )
     with parent:
-        key = None
-        secret = None
-        if key_uri is not None:
-            key = token_key(
-                key_uri,
-                key_type=key_type,
-                existing=existing_key,
-                pin_file=pin_file,
-                module=pkcs11_module,
-            )
-        else:
-            secret = passphrase(
+        key, secret = new_ca_key(
+            key_uri,
+            key_type=key_type,
+            existing=existing_key,
+            pin_file=pin_file,
+            module=pkcs11_module,
+            ask_passphrase=lambda: passphrase(
                 new_passphrase_file,
                 prompt="Passphrase for the new CA key",
                 env=NEW_PASSPHRASE_ENV,
                 fallback_env=PASSPHRASE_ENV,
                 confirm=True,
-            )
+            ),
+        )
         child = parent.create_subordinate(
             subject,
             out_dir,
