@@ -165,13 +165,46 @@ def test_ocsp_revoked(pki: Pki) -> None:
     assert info.value.reason == "superseded"
 
 
+def _responder(pki: Pki, *, nocheck: bool) -> Node:
+    extra = [(x509.OCSPNoCheck(), False)] if nocheck else []
+    return issue(
+        "OCSP Responder",
+        pki.inter,
+        key_usage=ku(digital_signature=True),
+        eku=[EKU.OCSP_SIGNING],
+        extra=extra,
+    )
+
+
 def test_ocsp_delegated_responder(pki: Pki) -> None:
     ee = pki.make_leaf()
-    responder = issue(
-        "OCSP Responder", pki.inter, key_usage=ku(digital_signature=True), eku=[EKU.OCSP_SIGNING]
-    )
+    responder = _responder(pki, nocheck=True)
     response = _ocsp(ee.cert, pki.inter, responder, include=[responder.cert])
-    assert _ocsp_run(pki, ee, [response], policy=HARD)
+    result = _ocsp_run(pki, ee, [response], policy=HARD)
+    assert result.revocation[0].source is EvidenceSource.OCSP
+
+
+def test_ocsp_responder_without_nocheck_is_checked_on_crls(pki: Pki) -> None:
+    # RFC 6960 4.2.2.2.1: without id-pkix-ocsp-nocheck the responder's own status counts.
+    ee = pki.make_leaf()
+    responder = _responder(pki, nocheck=False)
+    response = _ocsp(ee.cert, pki.inter, responder, include=[responder.cert])
+    with pytest.raises(RevocationUnknownError, match="ocsp-nocheck"):
+        _ocsp_run(pki, ee, [response], policy=HARD)
+    soft = _ocsp_run(pki, ee, [response], policy=SOFT)
+    assert soft.revocation[0].source is EvidenceSource.OCSP
+
+    both = [make_crl(pki.root), make_crl(pki.inter)]
+    good = _run(pki, ee, ocsp_responses=[response], crls=both, policy=HARD)
+    assert good.revocation[0].source is EvidenceSource.OCSP
+
+    # The responder revoked: its answer is refused and the leaf's status comes from the CRL.
+    revoked_crl = make_crl(
+        pki.inter, [(responder.cert.serial_number, x509.ReasonFlags.key_compromise)]
+    )
+    crls = [make_crl(pki.root), revoked_crl]
+    result = _run(pki, ee, ocsp_responses=[response], crls=crls, policy=HARD)
+    assert result.revocation[0].source is EvidenceSource.CRL
 
 
 def test_ocsp_wrong_signer(pki: Pki) -> None:

@@ -140,7 +140,7 @@ class RevocationChecker:
         return tuple(evidence)
 
     def _check_one(self, path: Sequence[x509.Certificate], index: int) -> RevocationEvidence:
-        cert, issuer, anchor = path[index], path[index + 1], path[-1]
+        cert, issuer = path[index], path[index + 1]
         facts = facts_of(cert)
         subject = facts.subject_text
         serial = facts.serial
@@ -173,7 +173,7 @@ class RevocationChecker:
         notes: list[str] = []
         # OCSP first: a fresh, signed answer about exactly this certificate.
         for response in self._ocsp_candidates(cert, issuer):
-            answer = self._ocsp_answer(response, cert, issuer, anchor, notes)
+            answer = self._ocsp_answer(response, cert, path[index + 1 :], notes)
             if answer is None:
                 continue
             status, this_update, next_update, rtime, reason = answer
@@ -249,10 +249,13 @@ class RevocationChecker:
         self,
         response: ocsp.OCSPResponse,
         cert: x509.Certificate,
-        issuer: x509.Certificate,
-        anchor: x509.Certificate,
+        above: Sequence[x509.Certificate],
         notes: list[str],
     ) -> tuple[RevocationStatus, datetime, datetime | None, datetime | None, str | None] | None:
+        """The answer ``response`` gives about ``cert``, whose issuer is ``above[0]``
+        (``above`` is the rest of its path, up to the anchor); ``None`` when it gives none
+        that can be used, with the reason added to ``notes``."""
+        issuer = above[0]
         try:
             if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
                 notes.append(f"OCSP response status {response.response_status.name}")
@@ -277,7 +280,7 @@ class RevocationChecker:
                 or single.issuer_key_hash != expected.issuer_key_hash
             ):
                 continue
-            signer_problem = self._ocsp_signer_problem(response, issuer, anchor)
+            signer_problem = self._ocsp_signer_problem(response, above)
             if signer_problem is not None:
                 notes.append(f"OCSP response: {signer_problem}")
                 return None
@@ -311,8 +314,10 @@ class RevocationChecker:
         return None
 
     def _ocsp_signer_problem(
-        self, response: ocsp.OCSPResponse, issuer: x509.Certificate, anchor: x509.Certificate
+        self, response: ocsp.OCSPResponse, above: Sequence[x509.Certificate]
     ) -> str | None:
+        issuer = above[0]
+
         def is_responder(candidate: x509.Certificate) -> bool:
             if response.responder_name is not None:
                 return names_equal(response.responder_name, candidate.subject)
@@ -376,8 +381,34 @@ class RevocationChecker:
                 return "delegated responder certificate is not valid at the validation time"
             if not signed_by(candidate):
                 return "signature by the delegated responder does not verify"
-            return None
+            return self._responder_status_problem(candidate, above)
         return "not signed by the issuing CA or a responder it authorised"
+
+    def _responder_status_problem(
+        self, responder: x509.Certificate, above: Sequence[x509.Certificate]
+    ) -> str | None:
+        """Why the delegated ``responder`` cannot be trusted as far as its own
+        revocation goes, or ``None``.
+
+        RFC 6960 4.2.2.2.1: a responder certificate with id-pkix-ocsp-nocheck is
+        trusted for its lifetime; without it, its status is checked like any other
+        certificate's, here against CRLs only (asking the responder about itself
+        proves nothing). Hard-fail needs that evidence; soft-fail does without.
+        """
+        if _safe_ext(responder, x509.OCSPNoCheck) is not None:
+            return None
+        notes: list[str] = []
+        outcome = self._crl_status([responder, *above], 0, notes)
+        if outcome.status is RevocationStatus.REVOKED:
+            return "delegated responder certificate is revoked (CRL, RFC 6960 4.2.2.2.1)"
+        if outcome.status is RevocationStatus.GOOD or (
+            self.policy.revocation is not RevocationMode.HARD_FAIL
+        ):
+            return None
+        return (
+            "delegated responder has no id-pkix-ocsp-nocheck and no CRL gives its own"
+            " status (RFC 6960 4.2.2.2.1)"
+        )
 
     # --- CRLs (RFC 5280 6.3.3) -----------------------------------------------------------
 
