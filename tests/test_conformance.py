@@ -29,10 +29,12 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
 from tests.conftest import TEST_TIME, require
+from trustkit._asn1 import QC_PDS, decode_qc_statements, encode_qc_statements
 from trustkit.ca import CertificateAuthority
 from trustkit.clock import FixedClock
-from trustkit.keys import KeyType, signature_hash_for
-from trustkit.testing import LEAF_PROFILES, Hierarchy, make_pki, write_pem
+from trustkit.keys import KeyType, generate_key, signature_hash_for
+from trustkit.profiles import profiles_from_config
+from trustkit.testing import LEAF_PROFILES, SAMPLE_REQUESTS, Hierarchy, make_pki, write_pem
 
 pytestmark = pytest.mark.interop
 
@@ -227,6 +229,49 @@ def test_etsi_lint_flags_qualified_signature_without_qc_statements(
     broken = without(certificates["qualified-signature"], pki.issuing, QC_STATEMENTS)
     findings = lint("lint_etsi_cert", broken, tmp_path, "-t", ETSI_TYPES["qualified-signature"])
     assert "etsi.en_319_412_2.qc_statements_extension_absent" in codes(findings, "ERROR")
+
+
+def _qualified_with_pds(pki: Hierarchy, pds: dict[str, str]) -> x509.Certificate:
+    profile = profiles_from_config({"qualified-signature": {"pds": pds}})["qualified-signature"]
+    csr = SAMPLE_REQUESTS["qualified-signature"].csr(generate_key())
+    return pki.issuing.issue(csr, profile).certificate
+
+
+def test_etsi_lint_is_clean_with_disclosure_statements(pki: Hierarchy, tmp_path: Path) -> None:
+    pds = {"en": "https://pki.example.gov/pds/en.pdf", "et": "https://pki.example.gov/pds/et.pdf"}
+    certificate = _qualified_with_pds(pki, pds)
+    qc = certificate.extensions.get_extension_for_oid(QC_STATEMENTS).value
+    assert isinstance(qc, x509.UnrecognizedExtension)
+    (statement,) = [s for s in decode_qc_statements(qc.value) if s.statement_id == QC_PDS]
+    assert statement.values == (f"{pds['en']} (en)", f"{pds['et']} (et)")
+    findings = lint(
+        "lint_etsi_cert", certificate, tmp_path, "-t", ETSI_TYPES["qualified-signature"]
+    )
+    assert at_least(findings, "WARNING") == []
+
+
+def test_etsi_lint_flags_a_disclosure_statement_over_http(pki: Hierarchy, tmp_path: Path) -> None:
+    # The twin trustkit refuses to issue (profiles reject http PDS URLs), made by hand.
+    certificate = _qualified_with_pds(pki, {"en": "https://pki.example.gov/pds/en.pdf"})
+    der = encode_qc_statements(
+        compliance=True,
+        sscd=True,
+        qc_type="0.4.0.1862.1.6.1",
+        pds=(("http://pki.example.gov/pds/en.pdf", "en"),),
+    )
+    broken = without(certificate, pki.issuing, QC_STATEMENTS)
+    builder = x509.CertificateBuilder(
+        issuer_name=broken.issuer,
+        subject_name=broken.subject,
+        public_key=broken.public_key(),  # type: ignore[arg-type]
+        serial_number=broken.serial_number,
+        not_valid_before=broken.not_valid_before_utc,
+        not_valid_after=broken.not_valid_after_utc,
+        extensions=[*broken.extensions],
+    ).add_extension(x509.UnrecognizedExtension(QC_STATEMENTS, der), critical=False)
+    broken = builder.sign(pki.issuing.key, signature_hash_for(pki.issuing.key))
+    findings = lint("lint_etsi_cert", broken, tmp_path, "-t", ETSI_TYPES["qualified-signature"])
+    assert "etsi.en_319_412_5.gen-4.3.4.url_scheme_not_https" in codes(findings, "ERROR")
 
 
 # --- CA/Browser Forum TLS baseline requirements (lint_cabf_serverauth_cert) ---------

@@ -114,6 +114,42 @@ def test_bad_profile_tables(table: dict[str, dict[str, object]], message: str) -
         profiles_from_config(table)
 
 
+PDS_EN = "https://pki.example.gov/pds/en.pdf"
+
+
+def test_pds_table_adds_disclosure_statements() -> None:
+    pds = {"en": PDS_EN, "et": "https://pki.example.gov/pds/et.pdf"}
+    profiles = profiles_from_config({"qualified-signature": {"pds": pds}})
+    qc = profiles["qualified-signature"].qc_statements
+    assert qc is not None and qc.pds == tuple(pds.items())
+    assert qc.sscd  # the rest of the built-in statements stay
+    assert get_profile("qualified-signature").qc_statements.pds == ()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("pds", "message"),
+    [
+        ({"en": "http://pki.example.gov/pds.pdf"}, "must be https"),
+        ({"en": "https://"}, "must be https"),
+        ({"et": "https://pki.example.gov/pds.pdf"}, "in English"),
+        ({"english": PDS_EN}, "ISO 639-1"),
+        ({"EN": PDS_EN}, "lower case"),
+        ({"en": "https://pki.example.gov/my pds.pdf"}, "without spaces"),
+        ({"en": "https://[::1/pds.pdf"}, "must be https"),
+        ([PDS_EN], "table of language"),
+        ({"en": 7}, "table of language"),
+    ],
+)
+def test_bad_pds_tables(pds: object, message: str) -> None:
+    with pytest.raises(ProfileError, match=rf"profile qualified-signature: .*{message}"):
+        profiles_from_config({"qualified-signature": {"pds": pds}})
+
+
+def test_pds_needs_qc_statements() -> None:
+    with pytest.raises(ProfileError, match="pds needs a profile with QCStatements"):
+        profiles_from_config({"tls-client": {"pds": {"en": PDS_EN}}})
+
+
 def test_bad_profile_in_config_names_the_file() -> None:
     with pytest.raises(ConfigError, match=r"trustkit\.toml"):
         CAConfig.from_mapping({"ca": {"name": "x"}, "profiles": {"p": {"colour": 1}}})

@@ -677,7 +677,7 @@ class CertificateAuthority:
                 compliance=qc.compliance,
                 sscd=qc.sscd,
                 qc_type=qc.qc_type.value if qc.qc_type else None,
-                pds=((qc.pds_url, "en"),) if qc.pds_url else (),
+                pds=tuple((url, language) for language, url in qc.pds),
                 semantics_id=qc.semantics_id,
             )
             tail.append(_extension(x509.UnrecognizedExtension(QC_STATEMENTS_OID, der), False))

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
@@ -133,11 +134,40 @@ class QCStatements:
     """esi4-qcStatement-4: the private key is in a qualified signature creation device."""
     qc_type: QcType | None = None
     """esi4-qcStatement-6: e-signature, e-seal or website authentication."""
-    pds_url: str | None = None
-    """esi4-qcStatement-5: where the PKI disclosure statement is published (English)."""
+    pds: tuple[tuple[str, str], ...] = ()
+    """esi4-qcStatement-5: where the PKI disclosure statements are published, as
+    (ISO 639-1 language, https URL) pairs, one of them in English (EN 319 412-5 4.3.4)."""
     semantics_id: str | None = None
     """ETSI EN 319 412-1 5.1: the semantics identifier OID of serialNumber or
     organizationIdentifier, such as id-etsi-qcs-semanticsId-Natural."""
+
+    def __post_init__(self) -> None:
+        problem = _pds_problem(self.pds)
+        if problem is not None:
+            raise ProfileError(f"QCStatements pds: {problem}")
+
+
+def _pds_problem(pds: Sequence[tuple[str, str]]) -> str | None:
+    """What in ``pds`` breaks EN 319 412-5 4.3.4, or ``None``."""
+    for language, url in pds:
+        if not (len(language) == 2 and language.isascii() and language.isalpha()):
+            return f"{language!r}: the language must be an ISO 639-1 code such as en"
+        if language != language.lower():
+            return f"{language!r}: write the language code in lower case"
+        try:
+            host = urlsplit(url).hostname if url.startswith("https://") else None
+        except ValueError:
+            host = None
+        if not host:
+            return f"{url!r}: the PKI disclosure statement URL must be https (EN 319 412-5 4.3.4)"
+        if not url.isascii() or any(c.isspace() for c in url):
+            return f"{url!r}: the URL must be ASCII without spaces (an IA5String)"
+    languages = [language for language, _ in pds]
+    if len(set(languages)) != len(languages):
+        return "one URL per language"
+    if pds and "en" not in languages:
+        return "one PKI disclosure statement must be in English (en) (EN 319 412-5 4.3.4)"
+    return None
 
 
 SEMANTICS_ID_NATURAL = "0.4.0.194121.1.1"
@@ -417,6 +447,7 @@ _TOML_KEYS = {
     "certificate_policies",
     "ocsp_no_check",
     "revocation_info",
+    "pds",
 }
 
 _SUBJECT_KEYWORDS: Mapping[str, ObjectIdentifier] = MappingProxyType(
@@ -489,6 +520,8 @@ def _profile_from_table(
             changes["subject_patterns"] = MappingProxyType(patterns)
         if "san_kinds" in table:
             changes["san_kinds"] = frozenset(SanKind(k) for k in table["san_kinds"])
+        if "pds" in table:
+            changes["qc_statements"] = _with_pds(name, base, table["pds"])
         if "certificate_policies" in table:
             changes["certificate_policies"] = tuple(
                 str(_oid(p, "certificate policy").dotted_string)
@@ -501,6 +534,27 @@ def _profile_from_table(
     if "validity" in changes and "max_validity" not in changes:
         changes["max_validity"] = max(base.max_validity, changes["validity"])
     return replace(base, **changes)
+
+
+def _with_pds(name: str, base: Profile, table: object) -> QCStatements:
+    """``base``'s QCStatements with the PKI disclosure statements of a ``pds`` table."""
+    if base.qc_statements is None:
+        raise ProfileError(
+            f"profile {name}: pds needs a profile with QCStatements "
+            "(qualified-signature, org-seal or one based on them)"
+        )
+    if not isinstance(table, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+    ):
+        raise ProfileError(
+            f'profile {name}: pds must be a table of language = "https URL", '
+            'such as pds = { en = "https://pki.example.gov/pds-en.pdf" }'
+        )
+    pds = tuple((language, url) for language, url in table.items())
+    problem = _pds_problem(pds)
+    if problem is not None:
+        raise ProfileError(f"profile {name}: pds {problem}")
+    return replace(base.qc_statements, pds=pds)
 
 
 def profiles_from_config(tables: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Profile]:
