@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
 
+from trustkit._asn1 import QC_PDS, decode_qc_statements
 from trustkit.cli import cli
 from trustkit.errors import ConfigError
 from trustkit.pki import apply, load_spec, parse_spec
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo-pki.toml"
 PASS = b"demo-passphrase"
+QC_STATEMENTS = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 
 
 def _openssl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,6 +52,23 @@ def test_pkcs12_files_open_with_their_passphrase(demo: Path) -> None:
         bad = _openssl("pkcs12", "-info", "-noout", "-in", str(p12), "-passin", "pass:wrong")
         assert bad.returncode != 0
         assert (p12.stat().st_mode & 0o077) == 0
+
+
+def test_ca_profiles_reach_the_configuration_and_the_certificates(demo: Path) -> None:
+    # The demo spec gives citizen-ca a QcPDS for qualified signatures.
+    config = (demo / "citizen-ca" / "trustkit.toml").read_text()
+    assert "https://pki.example.gov/pds/en.pdf" in config
+    signature = x509.load_pem_x509_certificate(
+        (demo / "certs" / "alice-signature.pem").read_bytes()
+    )
+    qc = signature.extensions.get_extension_for_oid(QC_STATEMENTS).value
+    assert isinstance(qc, x509.UnrecognizedExtension)
+    found = {s.statement_id: s.values for s in decode_qc_statements(qc.value)}
+    assert found[QC_PDS] == ("https://pki.example.gov/pds/en.pdf (en)",)
+    # Only where the spec says: citizen-auth has no QCStatements at all.
+    alice = x509.load_pem_x509_certificate((demo / "certs" / "alice.pem").read_bytes())
+    assert QC_STATEMENTS not in {ext.oid for ext in alice.extensions}
+    assert "pds" not in (demo / "eservices-ca" / "trustkit.toml").read_text()
 
 
 def test_reapplying_adds_nothing(demo: Path) -> None:
@@ -97,6 +117,29 @@ def test_an_edited_spec_adds_only_the_new_part(demo: Path, tmp_path: Path) -> No
             "not an RFC 5280 reason",
         ),
         ({"colour": {}}, "unknown table"),
+        ({"ca": {"r": {"subject": "CN=x", "pathlen": 1}}}, r"ca\.r: unknown setting\(s\) pathlen"),
+        (
+            {
+                "ca": {"r": {"subject": "CN=x"}},
+                "certificate": {"c": {"ca": "r", "profile": "p", "san": ["dns:x"]}},
+            },
+            r"certificate\.c: unknown setting\(s\) san;",
+        ),
+        (
+            {"ca": {"r": {"subject": "CN=x", "profiles": {"tls-server": {"colour": 1}}}}},
+            r"ca\.r\.profiles: profile tls-server: unknown setting",
+        ),
+        (
+            {
+                "ca": {
+                    "r": {
+                        "subject": "CN=x",
+                        "profiles": {"org-seal": {"pds": {"en": "http://x.example/pds"}}},
+                    }
+                }
+            },
+            r"ca\.r\.profiles: profile org-seal: pds .*must be https",
+        ),
     ],
 )
 def test_bad_specs(data: dict[str, object], message: str) -> None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -50,7 +52,7 @@ from .keys import (
 )
 from .names import format_general_name, format_name, parse_name
 from .policy import IssuanceRequest, check_request, request_violations
-from .profiles import Profile, get_profile
+from .profiles import Profile, get_profile, profiles_from_config
 from .serials import new_serial
 from .store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
 
@@ -143,6 +145,15 @@ class _ProfileTemplate:
         if cached is None:
             cached = self._shards[shard] = self.shard_extensions(self.profile, shard)
         return cached
+
+
+def _profile_tables(
+    profiles: Mapping[str, Mapping[str, Any]] | None,
+) -> Mapping[str, Mapping[str, Any]]:
+    """``[profiles.*]`` tables for a new CA's configuration, checked before anything is made."""
+    tables = MappingProxyType({name: dict(table) for name, table in (profiles or {}).items()})
+    profiles_from_config(tables)
+    return tables
 
 
 def _as_name(subject: str | x509.Name) -> x509.Name:
@@ -244,12 +255,14 @@ class CertificateAuthority:
         path_length: int | None = None,
         clock: Clock | None = None,
         allow_unencrypted_key: bool = False,
+        profiles: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> CertificateAuthority:
         """Make a self-signed root CA in ``directory`` (which must not hold a CA yet).
 
         ``key`` uses an existing key instead of generating one of ``key_type``:
         a software key is written encrypted like a generated one, a key on a
         PKCS#11 token stays there and the configuration names its URI.
+        ``profiles`` holds ``[profiles.*]`` tables for the CA's configuration.
         """
         directory = Path(directory)
         clock = clock or SystemClock()
@@ -261,6 +274,7 @@ class CertificateAuthority:
             store=store,
             key=key_reference,
             pkcs11_module=module,
+            profile_tables=_profile_tables(profiles),
         )
         profile = get_profile("root-ca", config.profiles)
         now = clock.now()
@@ -319,11 +333,13 @@ class CertificateAuthority:
         path_length: int | None = 0,
         name_constraints: x509.NameConstraints | None = None,
         allow_unencrypted_key: bool = False,
+        profiles: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> CertificateAuthority:
         """Make an issuing CA under this one, in its own ``directory``.
 
         The subordinate's certificate is issued through the ``sub-ca`` profile
         and recorded in this CA's store; ``base_url`` defaults to this CA's.
+        ``profiles`` holds ``[profiles.*]`` tables for the new CA's configuration.
         """
         directory = Path(directory)
         _check_free(directory)
@@ -335,6 +351,7 @@ class CertificateAuthority:
             store=store,
             key=key_reference,
             pkcs11_module=module,
+            profile_tables=_profile_tables(profiles),
         )
         own_key = key if key is not None else generate_key(key_type)
         csr = create_csr(own_key, subject_name)

@@ -21,6 +21,9 @@ edit. ::
     subject = "CN=Citizen CA,O=Republic of Example,C=EX"
     permit = ["email:example.gov"]           # name constraints, as for `trustkit subca`
 
+    [ca.citizen-ca.profiles.qualified-signature]   # profile tables for its trustkit.toml
+    pds = { en = "https://pki.example.gov/pds/en.pdf" }
+
     [certificate.alice]
     ca = "citizen-ca"
     profile = "citizen-auth"
@@ -54,7 +57,7 @@ from .ca import CertificateAuthority
 from .clock import Clock
 from .config import CONFIG_FILE
 from .csr import create_csr
-from .errors import ConfigError, TrustkitError
+from .errors import ConfigError, ProfileError, TrustkitError
 from .keys import (
     DEFAULT_CA_KEY_TYPE,
     DEFAULT_LEAF_KEY_TYPE,
@@ -63,6 +66,7 @@ from .keys import (
     save_private_key,
 )
 from .names import format_name, parse_general_names, parse_name, parse_name_constraint
+from .profiles import profiles_from_config
 from .store import CertStatus
 
 __all__ = [
@@ -92,6 +96,8 @@ class CASpec:
     path_length: int | None = None
     permit: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """``[ca.NAME.profiles.*]``: profile tables for the CA's ``trustkit.toml``."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,32 @@ def _get(table: Mapping[str, Any], key: str, kind: type, where: str, default: An
     return value
 
 
+_CA_KEYS = frozenset(
+    {"subject", "parent", "key_type", "days", "path_length", "permit", "exclude", "profiles"}
+)
+_CERTIFICATE_KEYS = frozenset(
+    {"ca", "profile", "subject", "sans", "key_type", "days", "pkcs12", "revoke"}
+)
+
+
+def _check_keys(table: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
+            f"known are {', '.join(sorted(known))}"
+        )
+
+
+def _profile_tables(table: Mapping[str, Any], where: str) -> Mapping[str, Mapping[str, Any]]:
+    profiles = _table(table, "profiles", where)
+    try:
+        profiles_from_config(profiles)
+    except ProfileError as exc:
+        raise ConfigError(f"{where}.profiles: {exc}") from exc
+    return {name: dict(value) for name, value in profiles.items()}
+
+
 def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     values = _get(table, key, list, where, [])
     if not all(isinstance(v, str) for v in values):
@@ -212,6 +244,7 @@ def parse_spec(data: Mapping[str, Any]) -> PKISpec:
         _check_name(name, where)
         if not isinstance(table, Mapping):
             raise ConfigError(f"{where}: must be a table")
+        _check_keys(table, _CA_KEYS, where)
         cas[name] = CASpec(
             name=name,
             subject=_get(table, "subject", str, where, ...),
@@ -221,6 +254,7 @@ def parse_spec(data: Mapping[str, Any]) -> PKISpec:
             path_length=_get(table, "path_length", int, where, None),
             permit=_strings(table, "permit", where),
             exclude=_strings(table, "exclude", where),
+            profiles=_profile_tables(table, where),
         )
     ordered: list[CASpec] = []
     placed: set[str] = set()
@@ -246,6 +280,7 @@ def parse_spec(data: Mapping[str, Any]) -> PKISpec:
         _check_name(name, where)
         if not isinstance(table, Mapping):
             raise ConfigError(f"{where}: must be a table")
+        _check_keys(table, _CERTIFICATE_KEYS, where)
         ca = _get(table, "ca", str, where, ...)
         if ca not in cas:
             raise ConfigError(f"{where}.ca: no CA named {ca!r} in the spec")
@@ -323,6 +358,7 @@ def apply(
                     base_url=spec.base_url,
                     path_length=ca_spec.path_length,
                     clock=clock,
+                    profiles=ca_spec.profiles,
                 )
                 added.append(f"root CA {ca_spec.name} ({directory})")
             else:
@@ -336,6 +372,7 @@ def apply(
                     base_url=spec.base_url,
                     path_length=ca_spec.path_length if ca_spec.path_length is not None else 0,
                     name_constraints=_name_constraints(ca_spec),
+                    profiles=ca_spec.profiles,
                 )
                 added.append(f"CA {ca_spec.name} under {ca_spec.parent} ({directory})")
             opened[ca_spec.name] = ca
