@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import subprocess
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
 from trustkit.errors import (
@@ -505,6 +507,125 @@ def test_web_profile_end_entity_rules(pki: Pki) -> None:
         # The same certificates pass where the web profile does not apply.
         assert _validate(pki, ee, purpose=Purpose.ANY)
     assert _validate(pki, pki.make_leaf(), purpose=Purpose.TLS_SERVER)
+
+
+def _tls_and_any(anchor: Node, ee: Node, intermediates: list[Node], why: str, index: int) -> None:
+    """``ee`` fails the web profile at ``index`` with ``why`` under TLS and passes under ANY."""
+    kw: dict[str, Any] = {
+        "trust_anchors": [anchor.cert],
+        "intermediates": [n.cert for n in intermediates],
+        "at": AT,
+    }
+    with pytest.raises(PathValidationError, match=why) as info:
+        validate(ee.cert, purpose=Purpose.TLS_SERVER, hostname="leaf.example.gov", **kw)
+    assert info.value.index == index
+    assert validate(ee.cert, purpose=Purpose.ANY, **kw)
+
+
+def _ca_by_hand(cn: str, issuer: Node, *, ski: bool, aki: bool) -> Node:
+    """A CA certificate with or without its key identifiers."""
+    key = issue(cn, None).key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name(cn))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(4343)
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(NOT_AFTER)
+        .add_extension(x509.BasicConstraints(True, None), critical=True)
+        .add_extension(ku(key_cert_sign=True, crl_sign=True), critical=True)
+    )
+    if ski:
+        builder = builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False
+        )
+    if aki:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
+        )
+    return Node(builder.sign(issuer.key, hashes.SHA256()), key)
+
+
+def test_web_profile_ca_key_identifiers(pki: Pki) -> None:
+    # RFC 5280 4.2.1.2 and 4.2.1.1: a CA names its own key, and its issuer's unless
+    # self-signed; both are what path building leans on.
+    no_ski = _ca_by_hand("No SKI CA", pki.root, ski=False, aki=True)
+    _tls_and_any(pki.root, leaf(no_ski), [no_ski], "subjectKeyIdentifier", 1)
+    no_aki = _ca_by_hand("No AKI CA", pki.root, ski=True, aki=False)
+    _tls_and_any(pki.root, leaf(no_aki), [no_aki], "authorityKeyIdentifier is required", 1)
+    # A cross-certificate trusted as an anchor is not self-signed: it needs an AKI too.
+    _tls_and_any(no_aki, leaf(no_aki), [], "authorityKeyIdentifier is required", 1)
+    both = _ca_by_hand("Proper CA", pki.root, ski=True, aki=True)
+    assert validate(
+        leaf(both).cert,
+        trust_anchors=[pki.root.cert],
+        intermediates=[both.cert],
+        at=AT,
+        purpose=Purpose.TLS_SERVER,
+    )
+
+
+def test_web_profile_root_rules(pki: Pki) -> None:
+    eku_root = issue("EKU Root", None, ca=True, eku=[EKU.SERVER_AUTH])
+    _tls_and_any(eku_root, leaf(eku_root), [], "must not carry extendedKeyUsage", 1)
+    stray = x509.AuthorityKeyIdentifier(b"\x01" * 20, None, None)
+    odd_aki = issue("Odd AKI Root", None, ca=True, extra=[(stray, False)])
+    _tls_and_any(odd_aki, leaf(odd_aki), [], "must be its subjectKeyIdentifier", 1)
+    # The twin: a root whose AKI is its SKI (as trustkit's roots are) passes.
+    same = issue("Same AKI Root", None, ca=True)
+    own = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+        same.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    )
+    same = issue("Same AKI Root", None, ca=True, key=same.key, extra=[(own, False)])
+    ee = leaf(same)
+    assert validate(ee.cert, trust_anchors=[same.cert], at=AT, purpose=Purpose.TLS_SERVER)
+
+
+def test_web_profile_end_entity_any_eku_and_zero_serial(pki: Pki) -> None:
+    both = pki.make_leaf(eku=[EKU.SERVER_AUTH, EKU.ANY_EXTENDED_KEY_USAGE])
+    _tls_and_any(pki.root, both, [pki.inter], "anyExtendedKeyUsage", 0)
+    good = pki.make_leaf()
+    with warnings.catch_warnings():  # cryptography warns of the serial it is asked to write
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        zero = x509.CertificateBuilder(
+            issuer_name=good.cert.issuer,
+            subject_name=good.cert.subject,
+            public_key=good.key.public_key(),
+            serial_number=0,
+            not_valid_before=NOT_BEFORE,
+            not_valid_after=NOT_AFTER,
+            extensions=list(good.cert.extensions),
+        ).sign(pki.inter.key, hashes.SHA256())
+    _tls_and_any(pki.root, Node(zero, good.key), [pki.inter], "serial number must be positive", 0)
+
+
+def test_trust_anchor_with_unknown_critical_extension(pki: Pki) -> None:
+    # RFC 5280 4.2: the anchor's extensions are acted on, so none may be left unread.
+    odd = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.7"), b"\x05\x00")
+    critical = issue("Odd Root", None, ca=True, extra=[(odd, True)])
+    with pytest.raises(PathValidationError, match="trust anchor") as info:
+        validate(leaf(critical).cert, trust_anchors=[critical.cert], at=AT)
+    assert info.value.index == 1
+    plain = issue("Plain Root", None, ca=True, extra=[(odd, False)])
+    assert validate(leaf(plain).cert, trust_anchors=[plain.cert], at=AT)
+
+
+def test_building_reports_the_deepest_failure(pki: Pki) -> None:
+    # A self-issued rollover certificate over a path-length bound: the reason given is the
+    # bound at certificate 1, not the leaf's failed try of the other same-named CA.
+    old = issue("Rollover CA", pki.root, ca=True)
+    new = issue("Rollover CA", old, ca=True)
+    ee = leaf(new)
+    kw: dict[str, Any] = {
+        "trust_anchors": [pki.root.cert],
+        "intermediates": [old.cert, new.cert],
+        "at": AT,
+    }
+    with pytest.raises(PathBuildingError, match="certificate 1: path length limit of 1") as info:
+        validate(ee.cert, policy=ValidationPolicy(max_intermediates=1), **kw)
+    assert info.value.index == 1
+    assert len(validate(ee.cert, **kw).path) == 4
 
 
 def test_web_profile_ca_needs_key_usage(pki: Pki) -> None:

@@ -108,6 +108,9 @@ def process_path(
         policy_mapping = 0 if policy.initial_policy_mapping_inhibit else n + 1
         constraints = NameConstraintState()
         max_path_length = n
+        # The anchor's constraints are acted on, so it must not hold a critical
+        # extension that is not understood (RFC 5280 4.2), as OpenSSL decides too.
+        _check_critical(anchor, n, fail, "4.2, trust anchor")
         nc = get_extension(anchor, x509.NameConstraints)
         if nc is not None:
             constraints = constraints.add(nc.value)

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtensionOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import DecodeError, PathValidationError
 from ..names import format_name
 from ._cache import facts_of
 from ._model import Purpose
+from ._path import is_self_issued
 
 __all__ = ["WEB_PURPOSES", "check_web_profile"]
 
@@ -25,13 +26,16 @@ MAX_SERIAL_OCTETS = 21
 """20 octets (RFC 5280 4.1.2.2), plus the sign octet that 20 random bytes can need."""
 
 
-def _problem(cert: x509.Certificate, is_ee: bool, purpose: Purpose) -> str | None:
-    """The first rule of the profile that ``cert`` breaks in its role, or ``None``."""
+def _problem(cert: x509.Certificate, is_ee: bool, is_root: bool, purpose: Purpose) -> str | None:
+    """The first rule of the profile that ``cert`` breaks in its role, or ``None``.
+
+    ``is_root``: the trust anchor, self-issued (a root CA certificate).
+    """
     if cert.version is not x509.Version.v3:
         return "must be an X.509 v3 certificate (CABF 7.1.1)"
     serial = facts_of(cert).serial
-    if serial < 0:
-        return "serial number must not be negative (RFC 5280 4.1.2.2)"
+    if serial <= 0:
+        return "serial number must be positive (RFC 5280 4.1.2.2, CABF 7.1)"
     if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS:
         return "serial number is longer than 20 octets (RFC 5280 4.1.2.2)"
     try:
@@ -63,6 +67,12 @@ def _problem(cert: x509.Certificate, is_ee: bool, purpose: Purpose) -> str | Non
     if is_ee:
         if aki is None:
             return "authorityKeyIdentifier is required (RFC 5280 4.2.1.1)"
+        if (
+            isinstance(eku, x509.Extension)
+            and isinstance(eku.value, x509.ExtendedKeyUsage)
+            and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku.value
+        ):
+            return "extendedKeyUsage must not contain anyExtendedKeyUsage (CABF 7.1.2.7.10)"
         if isinstance(bc, x509.Extension) and isinstance(bc.value, x509.BasicConstraints):
             if bc.value.ca:
                 return "an end entity must not assert cA (CABF 7.1.2.7.8)"
@@ -90,6 +100,22 @@ def _problem(cert: x509.Certificate, is_ee: bool, purpose: Purpose) -> str | Non
         return "a CA certificate needs keyUsage (RFC 5280 4.2.1.3)"
     if isinstance(ku.value, x509.KeyUsage) and not ku.value.key_cert_sign:
         return "a CA certificate needs keyUsage keyCertSign"
+    if ski is None:
+        return "a CA certificate needs subjectKeyIdentifier (RFC 5280 4.2.1.2)"
+    if aki is None and not is_self_issued(cert):
+        # 4.2.1.1 exempts only self-signed certificates: a cross-certificate, even one
+        # trusted as an anchor, names its issuer's key.
+        return "authorityKeyIdentifier is required unless self-signed (RFC 5280 4.2.1.1)"
+    if is_root and eku is not None:
+        return "a root CA certificate must not carry extendedKeyUsage (CABF 7.1.2.1.2)"
+    if (
+        is_root
+        and isinstance(aki, x509.Extension)
+        and isinstance(aki.value, x509.AuthorityKeyIdentifier)
+        and isinstance(ski.value, x509.SubjectKeyIdentifier)
+        and aki.value.key_identifier not in (None, ski.value.digest)
+    ):
+        return "a root's authorityKeyIdentifier must be its subjectKeyIdentifier (CABF 7.1.2.1.3)"
     if aki is not None and isinstance(aki.value, x509.AuthorityKeyIdentifier):
         if aki.value.key_identifier is None:
             return "authorityKeyIdentifier needs keyIdentifier (CABF 7.1.2.11.1)"
@@ -122,10 +148,11 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
 
     for index, cert in enumerate(path):
         is_ee = index == 0 and len(path) > 1
+        is_root = index == len(path) - 1 and is_self_issued(cert)
         memo = facts_of(cert).memo
-        memo_key = ("web profile", is_ee, purpose)
+        memo_key = ("web profile", is_ee, is_root, purpose)
         if memo_key not in memo:  # a function of the certificate, its role and the purpose
-            memo[memo_key] = _problem(cert, is_ee, purpose)
+            memo[memo_key] = _problem(cert, is_ee, is_root, purpose)
         problem = memo[memo_key]
         if problem is not None:
             raise fail(index, str(problem))

@@ -169,29 +169,37 @@ class _Builder:
             yield [cert]
         yield from self._extend([cert], {(facts_of(cert).subject_norm, _spki(cert))})
 
+    def _failed(self, index: int, why: str) -> None:
+        """Note why extending the path at ``index`` failed; the deepest reason is kept,
+        as the one closest to a whole path (the first of equals)."""
+        if self.last_failure is None or index > self.last_failure[0]:
+            self.last_failure = (index, why)
+
     def _extend(
         self, path: list[x509.Certificate], seen: set[tuple[NormalizedName, bytes]]
     ) -> Iterator[list[x509.Certificate]]:
         current = path[-1]
         candidates = self.candidates(current)
         if not candidates:
-            self.last_failure = (
-                len(path) - 1,
-                f"no issuer found named {format_name(current.issuer)}",
-            )
+            self._failed(len(path) - 1, f"no issuer found named {format_name(current.issuer)}")
         for candidate in candidates:
             self.spend()
             identity = (facts_of(candidate).subject_norm, _spki(candidate))
             if identity in seen and candidate not in self.anchor_set:
-                continue  # a loop: same subject and key already on the path (RFC 4158 5.2)
+                # A loop: same subject and key already on the path (RFC 4158 5.2).
+                self._failed(
+                    len(path) - 1,
+                    f"candidate issuer {format_name(candidate.subject)} is already on the path",
+                )
+                continue
             if candidate not in self.anchor_set and len(path) > self.policy.max_intermediates:
-                self.last_failure = (
+                self._failed(
                     len(path) - 1,
                     f"path length limit of {self.policy.max_intermediates} intermediates reached",
                 )
                 continue
             if not self.signs(current, candidate):
-                self.last_failure = (
+                self._failed(
                     len(path) - 1,
                     f"signature does not verify with the key of candidate issuer "
                     f"{format_name(candidate.subject)}",
