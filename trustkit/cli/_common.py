@@ -91,10 +91,14 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 
 
-def _read_passphrase_file(path: Path) -> bytes:
-    lines = path.read_bytes().splitlines()
+def read_passphrase_file(path: Path, option: str = "--passphrase-file") -> bytes:
+    """The first line of ``path``: a passphrase given in a file (``option`` names it in errors)."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot be read ({exc.strerror})") from None
     if not lines or not lines[0]:
-        raise InputError(f"--passphrase-file {path}: empty; the first line is the passphrase")
+        raise InputError(f"{option} {path}: empty; the first line is the passphrase")
     return lines[0]
 
 
@@ -112,7 +116,7 @@ def passphrase(
     comes first.
     """
     if path is not None:
-        return _read_passphrase_file(path)
+        return read_passphrase_file(path)
     for name in (env, fallback_env):
         if name == PASSPHRASE_ENV:
             given = _command_line_passphrase()

@@ -8,7 +8,23 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from ._common import passphrase, passphrase_file_option
+from ._common import lazy_passphrase, passphrase_file_option, read_passphrase_file
+
+
+def _ca_passphrases(values: tuple[str, ...]) -> dict[str, bytes]:
+    """``NAME=FILE`` pairs of --ca-passphrase-file: each CA's passphrase, by CA name."""
+    found: dict[str, bytes] = {}
+    for value in values:
+        name, sep, file = value.partition("=")
+        if not sep or not name or not file:
+            raise click.BadParameter(
+                f"{value!r}: expected NAME=FILE (the CA's name in trustkit.toml, a file)",
+                param_hint="--ca-passphrase-file",
+            )
+        if name in found:
+            raise click.BadParameter(f"CA {name} given twice", param_hint="--ca-passphrase-file")
+        found[name] = read_passphrase_file(Path(file), f"--ca-passphrase-file {name}=")
+    return found
 
 
 @click.command("serve")
@@ -43,6 +59,14 @@ from ._common import passphrase, passphrase_file_option
     help="Also serve POST /tsa from this TSA directory (trustkit tsa init).",
 )
 @passphrase_file_option
+@click.option(
+    "--ca-passphrase-file",
+    "ca_passphrase_files",
+    metavar="NAME=FILE",
+    multiple=True,
+    help="The passphrase of CA NAME (its name in trustkit.toml) from FILE's first line, "
+    "where it differs from the common one; repeat for more CAs.",
+)
 def serve(
     ca_dirs: tuple[Path, ...],
     host: str,
@@ -51,6 +75,7 @@ def serve(
     signing: str,
     tsa_dir: Path | None,
     passphrase_file: Path | None,
+    ca_passphrase_files: tuple[str, ...],
 ) -> None:
     """Serve POST/GET /ocsp, /crl/NAME.crl, /ca/NAME.crt and /health for every CA given,
     and POST /tsa with --tsa."""
@@ -66,14 +91,18 @@ def serve(
     from ..clock import SystemClock
     from ..revocation.ocsp import ResponderSettings, SigningMode, delegated_signer
 
-    secret = passphrase(passphrase_file, prompt="Passphrase for the CA keys")
+    own = _ca_passphrases(ca_passphrase_files)
+    common = lazy_passphrase(passphrase_file, prompt="Passphrase for the CA keys")
     settings = ResponderSettings(
         signing=SigningMode(signing),
         # A revocation reaches OCSP clients within a second; cached answers
         # cost no store query in between.
         revocation_poll=timedelta(seconds=1),
     )
-    authorities = discover_authorities(ca_dirs or (Path("."),), passphrase=secret)
+    authorities = discover_authorities(ca_dirs or (Path("."),), passphrase=common, passphrases=own)
+    # The common passphrase is asked for only when a CA (or the TSA) has no own one.
+    uses_common = tsa_dir is not None or any(ca.config.name not in own for ca in authorities)
+    secret = common() if uses_common else None
     names = ", ".join(ca.config.name for ca in authorities)
     if workers > 1:
         # The delegated signers are issued once, here, not by each worker at once;
@@ -81,7 +110,7 @@ def serve(
         if settings.signing is SigningMode.DELEGATED:
             now = SystemClock().now()
             for ca in authorities:
-                delegated_signer(ca, at=now, passphrase=secret)
+                delegated_signer(ca, at=now, passphrase=own.get(ca.config.name, secret))
         for ca in authorities:
             ca.close()
 
@@ -95,9 +124,15 @@ def serve(
         opened = (
             authorities
             if workers == 1
-            else discover_authorities(ca_dirs or (Path("."),), passphrase=secret)
+            else discover_authorities(ca_dirs or (Path("."),), passphrase=secret, passphrases=own)
         )
-        return create_app(opened, passphrase=secret, settings=settings, extra_routes=extra_routes)
+        return create_app(
+            opened,
+            passphrase=secret,
+            passphrases=own,
+            settings=settings,
+            extra_routes=extra_routes,
+        )
 
     click.echo(f"serving {names} on http://{host}:{port} ({workers} worker(s))", err=True)
     run(make_app, host=host, port=port, workers=workers)

@@ -33,7 +33,7 @@ import enum
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -255,11 +255,15 @@ class OCSPResponder:
         *,
         settings: ResponderSettings | None = None,
         passphrase: bytes | None = None,
+        passphrases: Mapping[str, bytes] | None = None,
     ) -> None:
+        """``passphrase`` encrypts each CA's delegated responder key (``ocsp-signer.key``);
+        ``passphrases`` gives another one for the CAs it names (``config.name``)."""
         if not authorities:
             raise ValueError("authorities: an OCSP responder needs at least one CA")
         self.settings = settings or ResponderSettings()
         self._passphrase = passphrase
+        self._passphrases = dict(passphrases or {})
         self._authorities = tuple(authorities)
         self._by_cert_id: dict[tuple[str, bytes, bytes], CertificateAuthority] = {}
         for ca in self._authorities:
@@ -415,7 +419,9 @@ class OCSPResponder:
             ).digest()
             signer = _Signer(key, ca.certificate, False, key_hash, _algorithm_der(key), (), None)
         else:
-            delegated = delegated_signer(ca, at=at, passphrase=self._passphrase)
+            delegated = delegated_signer(
+                ca, at=at, passphrase=self._passphrases.get(ca.config.name, self._passphrase)
+            )
             key_hash = hashlib.sha1(  # RFC 6960 4.2.1: ResponderID byKey is a SHA-1 hash
                 _subject_public_key_bits(delegated.certificate)
             ).digest()

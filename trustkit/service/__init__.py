@@ -46,7 +46,7 @@ import binascii
 import hashlib
 import os
 import signal
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -62,7 +62,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..ca import CertificateAuthority
 from ..clock import Clock, SystemClock
-from ..config import CONFIG_FILE
+from ..config import CONFIG_FILE, CAConfig
 from ..errors import ConfigError, TrustkitError
 from ..revocation.crl import current_crl, delta_crl_url
 from ..revocation.ocsp import OCSPResponder, ResponderSettings
@@ -124,9 +124,15 @@ def discover_authorities(
     paths: Sequence[str | Path],
     *,
     passphrase: bytes | Callable[[], bytes] | None = None,
+    passphrases: Mapping[str, bytes] | None = None,
     clock: Clock | None = None,
 ) -> list[CertificateAuthority]:
-    """Open every CA under ``paths``: each is a CA directory or holds CA directories."""
+    """Open every CA under ``paths``: each is a CA directory or holds CA directories.
+
+    A CA named in ``passphrases`` (by ``config.name``) is opened with its own
+    passphrase, every other one with ``passphrase``.
+    """
+    own = dict(passphrases or {})
     found: list[CertificateAuthority] = []
     seen: set[Path] = set()
     for path in map(Path, paths):
@@ -143,9 +149,12 @@ def discover_authorities(
             resolved = directory.resolve()
             if resolved not in seen:
                 seen.add(resolved)
-                found.append(
-                    CertificateAuthority.open(directory, passphrase=passphrase, clock=clock)
-                )
+                secret = own.get(CAConfig.load(directory).name, passphrase)
+                found.append(CertificateAuthority.open(directory, passphrase=secret, clock=clock))
+    unknown = sorted(set(own) - {ca.config.name for ca in found})
+    if unknown:
+        names = ", ".join(ca.config.name for ca in found)
+        raise ConfigError(f"passphrase for CA {unknown[0]}: no such CA here (found: {names})")
     return found
 
 
@@ -241,6 +250,7 @@ def create_app(
     authorities: Sequence[CertificateAuthority],
     *,
     passphrase: bytes | None = None,
+    passphrases: Mapping[str, bytes] | None = None,
     clock: Clock | None = None,
     settings: ResponderSettings | None = None,
     extra_routes: Sequence[BaseRoute] = (),
@@ -249,11 +259,14 @@ def create_app(
     """The ASGI application publishing OCSP, CRLs and certificates of ``authorities``.
 
     ``passphrase`` opens the delegated OCSP keys (and issues them when
-    needed); ``extra_routes`` are mounted beside the built-in ones (such as
-    ``POST /tsa`` for a timestamp authority).
+    needed), ``passphrases`` those of the CAs it names; ``extra_routes`` are
+    mounted beside the built-in ones (such as ``POST /tsa`` for a timestamp
+    authority).
     """
     clock = clock or SystemClock()
-    responder = OCSPResponder(authorities, settings=settings, passphrase=passphrase)
+    responder = OCSPResponder(
+        authorities, settings=settings, passphrase=passphrase, passphrases=passphrases
+    )
     crl_paths: dict[str, tuple[CertificateAuthority, int | None, bool]] = {}
     cert_paths: dict[str, CertificateAuthority] = {}
     for ca in authorities:
