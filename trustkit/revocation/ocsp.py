@@ -30,6 +30,7 @@ pre-produced responses), so repeated queries cost no signature.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -234,6 +235,11 @@ class _Signer:
     algorithm_der: bytes
     certificates: tuple[bytes, ...]
     not_after: datetime | None
+
+    @functools.cached_property
+    def hash_algorithm(self) -> hashes.HashAlgorithm | None:
+        """The hash the key signs with, worked out once rather than per response."""
+        return signature_hash_for(self.key)
 
 
 def _error(status: ocsp.OCSPResponseStatus) -> bytes:
@@ -524,7 +530,7 @@ def _single_response(
             builder = builder.certificates([signer.certificate])
         if request.nonce_value is not None:
             builder = builder.add_extension(x509.OCSPNonce(request.nonce_value), critical=False)
-        signed = builder.sign(signer.key, signature_hash_for(signer.key))
+        signed = builder.sign(signer.key, signer.hash_algorithm)
     except (ValueError, TypeError):
         return None
     return signed.public_bytes(Encoding.DER)
