@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from trustkit.cli import cli
@@ -96,10 +97,38 @@ def test_one_bad_csr_refuses_the_batch(ca_dir: Path, tmp_path: Path) -> None:
     assert _records(ca_dir) == []
 
 
+def test_batch_into_one_bundle(ca_dir: Path, tmp_path: Path) -> None:
+    paths = _csrs(tmp_path / "req", "b.example.gov", "a.example.gov", "c.example.gov")
+    bundle = tmp_path / "bundle.pem"
+    args = [arg for path in paths for arg in ("--csr", str(path))]
+    code, _, err = run("issue", "--ca", str(ca_dir), *args, "-o", str(bundle))
+    assert code == 0, err
+    certificates = x509.load_pem_x509_certificates(bundle.read_bytes())
+    # In the order the CSRs were given, each for its own request.
+    hosts = [
+        c.extensions.get_extension_for_class(x509.SubjectAlternativeName) for c in certificates
+    ]
+    assert [h.value.get_values_for_type(x509.DNSName) for h in hosts] == [[p.stem] for p in paths]
+    for index in range(len(certificates)):
+        one = tmp_path / f"one-{index}.pem"
+        one.write_bytes(certificates[index].public_bytes(Encoding.PEM))
+        verify = subprocess.run(
+            ["openssl", "verify", "-CAfile", str(ca_dir / "ca.pem"), str(one)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verify.returncode == 0, verify.stderr
+    assert len(_records(ca_dir)) == 3
+
+
 def test_batch_usage_errors(ca_dir: Path, tmp_path: Path) -> None:
     paths = _csrs(tmp_path / "req", "a.example.gov", "b.example.gov")
     both = ["--csr", str(paths[0]), "--csr", str(paths[1])]
-    assert run("issue", "--ca", str(ca_dir), *both)[0] == 2
-    assert run("issue", "--ca", str(ca_dir), *both, "-o", str(tmp_path / "x.pem"))[0] == 2
+    code, _, err = run("issue", "--ca", str(ca_dir), *both)
+    assert code == 2 and "--out-dir DIR (a file each) or -o FILE (one bundle)" in err
+    both_outputs = ["-o", str(tmp_path / "x.pem"), "--out-dir", str(tmp_path / "d")]
+    assert run("issue", "--ca", str(ca_dir), *both, *both_outputs)[0] == 2
     assert run("issue", "--ca", str(ca_dir))[0] == 2
     assert _records(ca_dir) == []
+    assert not (tmp_path / "x.pem").exists()

@@ -282,12 +282,13 @@ def _csr_files(csr_paths: tuple[Path, ...], csr_dir: Path | None) -> list[Path]:
     "-o",
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file (default: stdout); one CSR only.",
+    help="Output file (default: stdout); for a batch, one PEM bundle in CSR order.",
 )
 @click.option(
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Batch output: each certificate goes to DIR/<CSR file name>.pem.",
+    help="Batch output: each certificate goes to DIR/<CSR file name>.pem (a file each "
+    "costs a disk sync each: -o FILE writes one bundle).",
 )
 @click.option("--fullchain", is_flag=True, help="Write the certificate followed by its chain.")
 @passphrase_file_option
@@ -350,11 +351,13 @@ def _issue_batch(
     from ..ca import Enrollment
     from ..errors import BatchPolicyViolation, PolicyViolation, Violation
 
-    if out is not None or out_dir is None:
-        raise click.UsageError("a batch of CSRs needs --out-dir DIR (and no -o)")
+    if (out is None) == (out_dir is None):
+        raise click.UsageError(
+            "a batch of CSRs needs either --out-dir DIR (a file each) or -o FILE (one bundle)"
+        )
     if sans:
         raise click.UsageError("--san replaces one CSR's names; it cannot apply to a batch")
-    targets = [out_dir / f"{path.stem}.pem" for path in paths]
+    targets = [out_dir / f"{path.stem}.pem" for path in paths] if out_dir is not None else []
     if len(set(targets)) != len(targets):
         raise click.UsageError("two CSR files share a name; their certificates would collide")
     enrollments = [
@@ -377,10 +380,14 @@ def _issue_batch(
                     for v in found
                 ]
             ) from exc
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for target, certificate in zip(targets, issued, strict=True):
-        write_output(target, certificate.fullchain_pem() if fullchain else certificate.pem())
-    click.echo(f"issued {len(issued)} certificates ({profile}) -> {out_dir}", err=True)
+    pems = [cert.fullchain_pem() if fullchain else cert.pem() for cert in issued]
+    if out_dir is None:
+        write_output(out, b"".join(pems))  # the bundle: one write, one sync
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for target, pem in zip(targets, pems, strict=True):
+            write_output(target, pem)
+    click.echo(f"issued {len(issued)} certificates ({profile}) -> {out_dir or out}", err=True)
 
 
 @click.command("list")
