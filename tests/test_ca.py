@@ -216,6 +216,10 @@ def test_name_constraints_bound_issuance(root: CertificateAuthority, tmp_path: P
             "tls-server",
         )
     assert len(info.value.violations) == 3
+    # A wildcard would also cover the excluded secret.example.gov (CVE-2025-61727).
+    with pytest.raises(PolicyViolation, match="excluded subtree"):
+        constrained.issue(_csr("CN=x", "dns:*.example.gov"), "tls-server")
+    constrained.issue(_csr("CN=x", "dns:*.www.example.gov"), "tls-server")
 
 
 def test_unknown_profile_and_ca_options_on_leaves(issuing: CertificateAuthority) -> None:

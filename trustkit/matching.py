@@ -57,15 +57,75 @@ def names_equal(a: x509.Name, b: x509.Name) -> bool:
 # --- name constraints (RFC 5280 4.2.1.10, 6.1.3 b, c and 6.1.4 g) ---------------------
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?")
+"""A host-name label, as certificates use them (letters, digits, hyphens; underscores
+appear in real names). IDNs are in their A-label form."""
+
+
 def _dns_within(name: str, base: str) -> bool:
     name = name.rstrip(".").lower()
     base = base.rstrip(".").lower()
     if not base:
         return True
-    if base.startswith("."):
-        # Not in RFC 5280 for dNSName, but in wide use: subdomains only.
-        return name.endswith(base)
     return name == base or name.endswith("." + base)
+
+
+def _dns_may_reach(name: str, base: str) -> bool:
+    """Whether a host that ``name`` matches can be inside subtree ``base``: as
+    :func:`_dns_within`, and for a wildcard, also when ``base`` is one of the hosts
+    it matches (``*.example.com`` reaches ``bar.example.com``; CVE-2025-61727)."""
+    if _dns_within(name, base):
+        return True
+    name = name.rstrip(".").lower()
+    base = base.rstrip(".").lower()
+    if not name.startswith("*."):
+        return False
+    first, dot, parent = base.partition(".")
+    return bool(first) and bool(dot) and parent == name[2:]
+
+
+def _dns_problem(value: str, *, wildcard: bool) -> str | None:
+    """Why ``value`` is not a host name (RFC 5280 4.2.1.6 "preferred name syntax");
+    ``wildcard`` admits a whole left-most ``*`` label (RFC 9525 6.3)."""
+    labels = value.rstrip(".").lower().split(".")
+    if wildcard and len(labels) > 1 and labels[0] == "*":
+        labels = labels[1:]
+    if all(_DNS_LABEL.fullmatch(label) for label in labels):
+        return None
+    return f"{value!r} is not a host name"
+
+
+def _email_problem(value: str) -> str | None:
+    local, at, host = value.rpartition("@")
+    if at and local and "@" not in local and _dns_problem(host, wildcard=False) is None:
+        return None
+    return f"{value!r} is not a mailbox (local-part@domain, RFC 5280 4.2.1.6)"
+
+
+def _name_problem(name: x509.GeneralName) -> str | None:
+    """Why a name cannot be held to constraints of its form; ``None`` when it can."""
+    if isinstance(name, x509.DNSName):
+        return _dns_problem(name.value, wildcard=True)
+    if isinstance(name, x509.RFC822Name):
+        return _email_problem(name.value)
+    if isinstance(name, x509.IPAddress) and not isinstance(
+        name.value, ipaddress.IPv4Address | ipaddress.IPv6Address
+    ):
+        return f"{format_general_name(name)} is a network, not an address (RFC 5280 4.2.1.6)"
+    return None
+
+
+def _base_problem(base: x509.GeneralName) -> str | None:
+    """Why a subtree base is malformed (RFC 5280 4.2.1.10); ``None`` when it is not."""
+    if isinstance(base, x509.DNSName) and base.value:
+        # A dNSName constraint is a host name: no leading period, unlike URI and
+        # e-mail constraints, so ".example.com" has no defined meaning.
+        return _dns_problem(base.value, wildcard=False)
+    if isinstance(base, x509.IPAddress) and not isinstance(
+        base.value, ipaddress.IPv4Network | ipaddress.IPv6Network
+    ):
+        return "an iPAddress constraint is an address and mask"
+    return None
 
 
 def _email_within(mailbox: str, base: str) -> bool:
@@ -100,17 +160,10 @@ def _uri_within(uri: str, base: str) -> bool:
 
 
 def _ip_within(
-    address: ipaddress.IPv4Address
-    | ipaddress.IPv6Address
-    | ipaddress.IPv4Network
-    | ipaddress.IPv6Network,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
     base: ipaddress.IPv4Network | ipaddress.IPv6Network,
 ) -> bool:
-    if address.version != base.version:
-        return False
-    if isinstance(address, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return address.subnet_of(base)  # type: ignore[arg-type]  # versions checked above
-    return address in base
+    return address.version == base.version and address in base
 
 
 def _dn_within(name: x509.Name, base: x509.Name) -> bool:
@@ -129,6 +182,8 @@ def _within(name: x509.GeneralName, base: x509.GeneralName) -> bool:
         return _uri_within(name.value, base.value)
     if isinstance(name, x509.IPAddress) and isinstance(base, x509.IPAddress):
         if not isinstance(base.value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return False
+        if not isinstance(name.value, ipaddress.IPv4Address | ipaddress.IPv6Address):
             return False
         return _ip_within(name.value, base.value)
     if isinstance(name, x509.DirectoryName) and isinstance(base, x509.DirectoryName):
@@ -165,16 +220,43 @@ class NameConstraintState:
         return NameConstraintState(permitted, excluded)
 
     def violations(self, names: Iterable[x509.GeneralName]) -> Iterator[str]:
-        """Why each of ``names`` breaks the constraints, if it does."""
+        """Why each of ``names`` breaks the constraints, if it does.
+
+        A name of a constrained form that is not well formed (a host name with an
+        empty label, a mailbox with two "@", a network in place of an address)
+        cannot be shown to be inside or outside a subtree, and so breaks them; so
+        does a malformed subtree of the name's form, permitted or excluded.
+        """
         for name in names:
-            for base in self.excluded:
-                if _kind(base) is _kind(name) and _within(name, base):
+            kind = _kind(name)
+            excluded = [b for b in self.excluded if _kind(b) is kind]
+            permitted = [[b for b in subtrees if _kind(b) is kind] for subtrees in self.permitted]
+            bases = [*excluded, *(b for same in permitted for b in same)]
+            if not bases:
+                continue
+            problem = _name_problem(name)
+            if problem is not None:
+                yield f"{problem}, so it cannot meet the name constraints on its form"
+                continue
+            broken = next((b for b in bases if _base_problem(b) is not None), None)
+            if broken is not None:
+                yield (
+                    f"name constraint {format_general_name(broken)}: {_base_problem(broken)} "
+                    "(RFC 5280 4.2.1.10)"
+                )
+                continue
+            for base in excluded:
+                reaches = (
+                    _dns_may_reach(name.value, base.value)
+                    if isinstance(name, x509.DNSName) and isinstance(base, x509.DNSName)
+                    else _within(name, base)
+                )
+                if reaches:
                     yield (
                         f"{format_general_name(name)} is inside excluded subtree "
                         f"{format_general_name(base)}"
                     )
-            for subtrees in self.permitted:
-                same = [b for b in subtrees if _kind(b) is _kind(name)]
+            for same in permitted:
                 if same and not any(_within(name, b) for b in same):
                     yield (
                         f"{format_general_name(name)} is outside the permitted subtrees "

@@ -377,6 +377,11 @@ def _nc_chain(pki: Pki, dns: str) -> tuple[Node, Node]:
         ("www.example.com", False),
         ("x.secret.example.gov", False),
         ("badexample.gov", False),
+        # A wildcard stands for every host it matches: *.example.gov matches the excluded
+        # secret.example.gov (CVE-2025-61727); *.www.example.gov cannot reach it.
+        ("*.example.gov", False),
+        ("*.www.example.gov", True),
+        ("*.secret.example.gov", False),
     ],
 )
 def test_dns_name_constraints(pki: Pki, dns: str, ok: bool) -> None:
@@ -388,6 +393,78 @@ def test_dns_name_constraints(pki: Pki, dns: str, ok: bool) -> None:
         with pytest.raises(PathValidationError, match="name constraints") as info:
             validate(ee.cert, **kw)
         assert info.value.index == 0
+
+
+@pytest.mark.parametrize(
+    ("san", "why"),
+    [
+        (x509.DNSName(".example.gov"), "is not a host name"),
+        (x509.DNSName("www..example.gov"), "is not a host name"),
+        (x509.DNSName("www.*.example.gov"), "is not a host name"),
+        (x509.RFC822Name("clerk.office@example.gov"), "is not a mailbox"),  # made "@" below
+        (x509.IPAddress(ipaddress.ip_network("192.0.2.0/28")), "is a network, not an address"),
+    ],
+)
+def test_malformed_names_cannot_meet_constraints(pki: Pki, san: x509.GeneralName, why: str) -> None:
+    # Each sits lexically inside a permitted subtree, and would pass a naive suffix check.
+    constraints = x509.NameConstraints(
+        permitted_subtrees=[
+            x509.DNSName("example.gov"),
+            x509.RFC822Name("example.gov"),
+            x509.IPAddress(ipaddress.ip_network("192.0.2.0/24")),
+        ],
+        excluded_subtrees=None,
+    )
+    inter = issue("Constrained CA", pki.root, ca=True, name_constraints=constraints)
+    kw: dict[str, Any] = {"trust_anchors": [pki.root.cert], "intermediates": [inter.cert], "at": AT}
+    names = x509.SubjectAlternativeName([x509.DNSName("www.example.gov"), san])
+    # cryptography will not make a mailbox with two "@"; the encoding is edited instead.
+    der = names.public_bytes().replace(b"clerk.office@", b"clerk@office@")
+    san_ext = x509.UnrecognizedExtension(x509.oid.ExtensionOID.SUBJECT_ALTERNATIVE_NAME, der)
+    bad = issue("leaf.example.gov", inter, key_usage=DS, extra=[(san_ext, False)])
+    with pytest.raises(PathValidationError, match=why) as info:
+        validate(bad.cert, **kw)
+    assert info.value.index == 0
+    # The twin without the malformed name passes, and so does the name unconstrained.
+    assert validate(leaf(inter, dns=["www.example.gov"]).cert, **kw)
+    free = issue("Free CA", pki.root, ca=True)
+    loose = issue("leaf.example.gov", free, key_usage=DS, extra=[(san_ext, False)])
+    assert validate(loose.cert, trust_anchors=[pki.root.cert], intermediates=[free.cert], at=AT)
+
+
+@pytest.mark.parametrize("where", ["permitted", "excluded"])
+def test_leading_period_dns_constraint_is_malformed(pki: Pki, where: str) -> None:
+    # RFC 5280 4.2.1.10 gives dNSName constraints no leading-period form (URI and
+    # e-mail constraints have one); read either way, it must not let names through.
+    base = [x509.DNSName(".example.gov")]
+    constraints = x509.NameConstraints(
+        permitted_subtrees=base if where == "permitted" else None,
+        excluded_subtrees=base if where == "excluded" else None,
+    )
+    inter = issue("Dotted CA", pki.root, ca=True, name_constraints=constraints)
+    ee = leaf(inter, dns=["www.example.gov"])
+    with pytest.raises(PathValidationError, match=r"dns:\.example\.gov: .*not a host name"):
+        validate(ee.cert, trust_anchors=[pki.root.cert], intermediates=[inter.cert], at=AT)
+
+
+def test_an_unparsable_decoy_in_the_pool_does_not_stop_the_good_path(pki: Pki) -> None:
+    # nameConstraints with an iPAddress base of 4 octets (an address, no mask), which
+    # cryptography reports with a TypeError; the decoy has the issuing CA's name.
+    nc_der = bytes.fromhex("300aa0083006" + "8704c0000201")
+    odd = x509.UnrecognizedExtension(x509.oid.ExtensionOID.NAME_CONSTRAINTS, nc_der)
+    decoy = issue(pki.inter.cert.subject, pki.root, ca=True, extra=[(odd, True)])
+    ee = pki.make_leaf()
+    result = validate(
+        ee.cert,
+        trust_anchors=[pki.root.cert],
+        intermediates=[decoy.cert, pki.inter.cert],
+        at=AT,
+        purpose=Purpose.TLS_SERVER,
+    )
+    assert result.path[1] == pki.inter.cert
+    # Through the decoy alone, the path fails on that certificate, with a message.
+    with pytest.raises(ValidationError, match="cannot be parsed"):
+        validate(leaf(decoy).cert, trust_anchors=[pki.root.cert], intermediates=[decoy.cert], at=AT)
 
 
 def test_ip_name_constraints(pki: Pki) -> None:

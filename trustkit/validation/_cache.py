@@ -98,6 +98,15 @@ class LruCache(Generic[K, V]):
         return len(self._data)
 
 
+EXTENSION_ERRORS = (
+    ValueError,
+    TypeError,  # cryptography's own checks, such as a name constraint address without mask
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+"""What reading a malformed extension list can raise."""
+
+
 class _Unset:
     """Marks a fact not computed yet where ``None`` is a value."""
 
@@ -166,7 +175,7 @@ class CertFacts:
         # What get_extension_for_class finds (the first of a type), for every type at once.
         try:
             extensions = self.cert.extensions
-        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        except EXTENSION_ERRORS as exc:
             return _Malformed(str(exc))
         found: dict[type, x509.Extension[x509.ExtensionType]] = {}
         for ext in extensions:

@@ -14,7 +14,7 @@ from .._asn1 import decode_policy_mappings
 from ..errors import DecodeError, PathValidationError
 from ..matching import NameConstraintState, constrained_names
 from ..names import format_name
-from ._cache import facts_of
+from ._cache import EXTENSION_ERRORS, facts_of
 from ._model import ANY_POLICY, ValidationPolicy
 from ._policytree import PolicyTree, PolicyTreeTooLarge
 
@@ -55,7 +55,7 @@ def get_extension(cert: x509.Certificate, ext_type: type[E]) -> x509.Extension[E
     """The extension of ``ext_type``, ``None`` when absent; malformed raises internally."""
     try:
         return facts_of(cert).extension(ext_type)  # parsed once per certificate
-    except ValueError as exc:  # malformed, or duplicated (RFC 5280 4.2: one of each)
+    except (ValueError, TypeError) as exc:  # malformed, or duplicated (RFC 5280 4.2)
         raise MalformedCertificate(f"extensions cannot be parsed ({exc})") from exc
 
 
@@ -311,7 +311,7 @@ def _check_critical(
                 ),
                 None,
             )
-        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        except EXTENSION_ERRORS as exc:
             memo["unknown critical"] = ValueError(f"extensions cannot be parsed ({exc})")
     problem = memo["unknown critical"]
     if isinstance(problem, ValueError):

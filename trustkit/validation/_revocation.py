@@ -19,7 +19,7 @@ from cryptography.x509.oid import CRLEntryExtensionOID, ExtendedKeyUsageOID, Ext
 from ..errors import RevocationUnknownError, RevokedError
 from ..matching import NormalizedName, names_equal, normalize_name
 from ..names import format_name
-from ._cache import crl_facts_of, facts_of
+from ._cache import EXTENSION_ERRORS, crl_facts_of, facts_of
 from ._crypto import (
     PublicKey,
     key_problem,
@@ -797,7 +797,7 @@ def _build_entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str
         for entry in entries:
             try:
                 exts = list(entry.extensions)
-            except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+            except EXTENSION_ERRORS:
                 return "a CRL entry's extensions cannot be parsed"
             for ext in exts:
                 if ext.critical and ext.oid not in _KNOWN_ENTRY_EXTENSIONS:
