@@ -659,6 +659,62 @@ def test_web_profile_root_rules(pki: Pki) -> None:
     assert validate(ee.cert, trust_anchors=[same.cert], at=AT, purpose=Purpose.TLS_SERVER)
 
 
+def _root_by_hand(cn: str, *, issuer_cn: str | None = None, key_usage: bool = True) -> Node:
+    """A root signed by its own key, its issuer name ``issuer_cn`` (default: its own)."""
+    key = issue(cn, None).key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name(cn))
+        .issuer_name(name(issuer_cn or cn))
+        .public_key(key.public_key())
+        .serial_number(4444)
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(NOT_AFTER)
+        .add_extension(x509.BasicConstraints(True, None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    )
+    if key_usage:
+        builder = builder.add_extension(ku(key_cert_sign=True, crl_sign=True), critical=True)
+    return Node(builder.sign(key, hashes.SHA256()), key)
+
+
+def test_web_profile_roots_are_trusted_as_given(pki: Pki) -> None:
+    # Signed by its own key under another issuer name (CVE-2024-0567's "Root A"): it is
+    # self-signed, so RFC 5280 4.2.1.1 lets it go without an AKI.
+    odd_name = _root_by_hand("Root A", issuer_cn="Someone Else")
+    assert validate(
+        leaf(odd_name).cert, trust_anchors=[odd_name.cert], at=AT, purpose=Purpose.TLS_SERVER
+    )
+    # A root without keyUsage: issuance rules bind CAs, and a root is not issued.
+    no_ku = _root_by_hand("Old Root", key_usage=False)
+    assert validate(leaf(no_ku).cert, trust_anchors=[no_ku.cert], at=AT, purpose=Purpose.TLS_SERVER)
+    # The twin: the same certificate as an intermediate under another root needs keyUsage.
+    with pytest.raises(PathValidationError, match="needs keyUsage"):
+        validate(
+            leaf(no_ku).cert,
+            trust_anchors=[pki.root.cert],
+            intermediates=[_cross(no_ku, pki.root).cert],
+            at=AT,
+            purpose=Purpose.TLS_SERVER,
+        )
+
+
+def _cross(node: Node, issuer: Node) -> Node:
+    """``node``'s name and key certified by ``issuer``, extensions copied, AKI added."""
+    builder = x509.CertificateBuilder(
+        issuer_name=issuer.cert.subject,
+        subject_name=node.cert.subject,
+        public_key=node.key.public_key(),
+        serial_number=4545,
+        not_valid_before=NOT_BEFORE,
+        not_valid_after=NOT_AFTER,
+        extensions=list(node.cert.extensions),
+    ).add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
+    )
+    return Node(builder.sign(issuer.key, hashes.SHA256()), node.key)
+
+
 def test_web_profile_end_entity_any_eku_and_zero_serial(pki: Pki) -> None:
     both = pki.make_leaf(eku=[EKU.SERVER_AUTH, EKU.ANY_EXTENDED_KEY_USAGE])
     _tls_and_any(pki.root, both, [pki.inter], "anyExtendedKeyUsage", 0)

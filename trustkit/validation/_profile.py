@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import DecodeError, PathValidationError
 from ..names import format_name
 from ._cache import facts_of
+from ._crypto import verify_signature
 from ._model import Purpose
 from ._path import is_self_issued
 
@@ -26,10 +28,29 @@ MAX_SERIAL_OCTETS = 21
 """20 octets (RFC 5280 4.1.2.2), plus the sign octet that 20 random bytes can need."""
 
 
-def _problem(cert: x509.Certificate, is_ee: bool, is_root: bool, purpose: Purpose) -> str | None:
+def _self_signed(cert: x509.Certificate) -> bool:
+    """Whether ``cert``'s own key verifies its signature, whatever its names say."""
+    memo = facts_of(cert).memo
+    if "self-signed" not in memo:
+        key = facts_of(cert).key
+        try:
+            memo["self-signed"] = key is not None and verify_signature(
+                key,
+                cert.signature,
+                cert.tbs_certificate_bytes,
+                cert.signature_hash_algorithm,
+                cert.signature_algorithm_parameters,
+            )
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            memo["self-signed"] = False
+    return bool(memo["self-signed"])
+
+
+def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purpose) -> str | None:
     """The first rule of the profile that ``cert`` breaks in its role, or ``None``.
 
-    ``is_root``: the trust anchor, self-issued (a root CA certificate).
+    ``is_anchor``: the trust anchor, trusted as given; some rules for CA
+    certificates are about how CAs issue, and a root is not issued.
     """
     if cert.version is not x509.Version.v3:
         return "must be an X.509 v3 certificate (CABF 7.1.1)"
@@ -96,13 +117,15 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_root: bool, purpose: Purpos
         return "a CA certificate needs basicConstraints with cA (RFC 5280 4.2.1.9)"
     if not bc.critical:
         return "basicConstraints must be critical in a CA (RFC 5280 4.2.1.9)"
-    if ku is None:
+    if ku is None and not is_anchor:
         return "a CA certificate needs keyUsage (RFC 5280 4.2.1.3)"
-    if isinstance(ku.value, x509.KeyUsage) and not ku.value.key_cert_sign:
+    if ku is not None and isinstance(ku.value, x509.KeyUsage) and not ku.value.key_cert_sign:
         return "a CA certificate needs keyUsage keyCertSign"
     if ski is None:
         return "a CA certificate needs subjectKeyIdentifier (RFC 5280 4.2.1.2)"
-    if aki is None and not is_self_issued(cert):
+    self_signed = is_self_issued(cert) or _self_signed(cert)
+    is_root = is_anchor and self_signed
+    if aki is None and not self_signed:
         # 4.2.1.1 exempts only self-signed certificates: a cross-certificate, even one
         # trusted as an anchor, names its issuer's key.
         return "authorityKeyIdentifier is required unless self-signed (RFC 5280 4.2.1.1)"
@@ -148,11 +171,11 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
 
     for index, cert in enumerate(path):
         is_ee = index == 0 and len(path) > 1
-        is_root = index == len(path) - 1 and is_self_issued(cert)
+        is_anchor = index == len(path) - 1
         memo = facts_of(cert).memo
-        memo_key = ("web profile", is_ee, is_root, purpose)
+        memo_key = ("web profile", is_ee, is_anchor, purpose)
         if memo_key not in memo:  # a function of the certificate, its role and the purpose
-            memo[memo_key] = _problem(cert, is_ee, is_root, purpose)
+            memo[memo_key] = _problem(cert, is_ee, is_anchor, purpose)
         problem = memo[memo_key]
         if problem is not None:
             raise fail(index, str(problem))
