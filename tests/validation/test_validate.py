@@ -81,17 +81,14 @@ def test_expired_leaf_fails_with_index(pki: Pki) -> None:
     assert "expired" in str(info.value)
 
 
-def test_anchor_expiry_ignored_unless_asked() -> None:
+def test_anchor_expiry_checked_unless_told_not_to() -> None:
     root = issue("Old Root", None, ca=True, not_after=AT - timedelta(days=1))
     ee = leaf(root)
-    assert validate(ee.cert, trust_anchors=[root.cert], at=AT).path[-1] == root.cert
-    with pytest.raises(PathValidationError):
-        validate(
-            ee.cert,
-            trust_anchors=[root.cert],
-            at=AT,
-            policy=ValidationPolicy(check_anchor_validity=True),
-        )
+    with pytest.raises(PathValidationError, match="trust anchor is not valid") as info:
+        validate(ee.cert, trust_anchors=[root.cert], at=AT)
+    assert info.value.index == 1
+    lenient = ValidationPolicy(check_anchor_validity=False)
+    assert validate(ee.cert, trust_anchors=[root.cert], at=AT, policy=lenient).path[-1] == root.cert
 
 
 # --- purposes ---------------------------------------------------------------------------

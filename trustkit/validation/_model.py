@@ -157,9 +157,11 @@ class ValidationPolicy:
     """Acceptable signature and key algorithms."""
     revocation: RevocationMode = RevocationMode.SOFT_FAIL
     """How missing revocation evidence is treated."""
-    check_anchor_validity: bool = False
-    """Whether the trust anchor's own validity period is enforced (RFC 5280 6.1.1 d
-    leaves it out: an anchor is trusted information, not a certificate on the path)."""
+    check_anchor_validity: bool = True
+    """Whether the trust anchor's own validity period is enforced. RFC 5280 6.1.1 d
+    leaves it out (an anchor is trusted information, not a certificate on the path),
+    but an expired root is refused by OpenSSL, browsers and the x509-limbo suite;
+    ``False`` trusts the anchor whatever its dates."""
     max_intermediates: int = DEFAULT_MAX_INTERMEDIATES
     """Most intermediate certificates in a path (end entity and anchor not counted),
     as the max_chain_depth of cryptography's verifier."""

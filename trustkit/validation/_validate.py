@@ -228,8 +228,8 @@ def validate(
 
     Paths are built from ``cert`` through ``intermediates`` (an unordered,
     untrusted pool) to one of ``trust_anchors`` (self-signed or not: an
-    anchor is trusted as given, and its validity period is not checked
-    unless ``policy.check_anchor_validity``). Every candidate issuer is
+    anchor is trusted as given, but for its validity period, which
+    ``policy.check_anchor_validity=False`` ignores). Every candidate issuer is
     tried, the AKI/SKI-matching and anchor ones first; a path that fails
     validation is abandoned for the next, within ``policy.max_work``.
 
@@ -256,7 +256,9 @@ def validate(
     if hostname is not None and purpose is not Purpose.TLS_SERVER:
         raise ValueError("hostname: only checked for Purpose.TLS_SERVER")
     policy = policy if policy is not None else ValidationPolicy()
-    at = utc(at)
+    # Certificate and CRL times are whole seconds (RFC 5280 4.1.2.5): the moment is
+    # compared at that grain, as OpenSSL does, so notAfter lasts through its second.
+    at = utc(at).replace(microsecond=0)
     pool = list(intermediates)
     crl_list = list(crls)
     ocsp_list = list(ocsp_responses)
