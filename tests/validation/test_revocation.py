@@ -95,6 +95,50 @@ def test_crl_from_wrong_key_is_ignored(pki: Pki) -> None:
         _run(pki, pki.make_leaf(), crls=crls, policy=HARD)
 
 
+def _crl_by_hand(
+    issuer: Node, *, number: bool | None, serials: list[int]
+) -> x509.CertificateRevocationList:
+    """An intermediate CRL with a cRLNumber (``True``), a critical one (``None``) or none."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.cert.subject)
+        .last_update(NOT_BEFORE)
+        .next_update(NOT_BEFORE + timedelta(days=365))
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
+        )
+    )
+    if number is not False:
+        builder = builder.add_extension(x509.CRLNumber(7), critical=number is None)
+    for serial in serials:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial)
+        builder = builder.add_revoked_certificate(
+            entry.revocation_date(NOT_BEFORE + timedelta(days=30)).build()
+        )
+    return builder.sign(issuer.key, hashes.SHA256())
+
+
+@pytest.mark.parametrize(
+    ("number", "serials", "why"),
+    [
+        (False, [], "no cRLNumber"),
+        (None, [], "cRLNumber critical"),
+        (True, [777, 777], "lists serial 309 twice"),
+    ],
+    ids=["no-number", "critical-number", "duplicate-entry"],
+)
+def test_unusable_crls(pki: Pki, number: bool | None, serials: list[int], why: str) -> None:
+    ee = pki.make_leaf()
+    crls = [make_crl(pki.root), _crl_by_hand(pki.inter, number=number, serials=serials)]
+    with pytest.raises(RevocationUnknownError, match=why) as info:
+        _run(pki, ee, crls=crls, policy=HARD)
+    assert info.value.index == 0
+    assert _run(pki, ee, crls=crls, policy=SOFT).revocation[0].status is RevocationStatus.UNKNOWN
+    # The twin: the same CRL made properly is used.
+    good = [make_crl(pki.root), _crl_by_hand(pki.inter, number=True, serials=serials[:1])]
+    assert _run(pki, ee, crls=good, policy=HARD).revocation[0].status is RevocationStatus.GOOD
+
+
 def test_no_evidence_hard_fail_and_off(pki: Pki) -> None:
     with pytest.raises(RevocationUnknownError) as info:
         _run(pki, pki.make_leaf(), policy=HARD)

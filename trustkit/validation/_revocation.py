@@ -530,6 +530,16 @@ class RevocationChecker:
                     f"CRL has unknown critical extension {ext.oid.dotted_string} (RFC 5280 5.2)"
                 )
                 return None
+        number = next((e for e in crl_extensions if e.oid == ExtensionOID.CRL_NUMBER), None)
+        if number is None or number.critical:
+            # RFC 5280 5.2.3: every conforming CRL carries a non-critical cRLNumber, by
+            # which CRLs are ordered and deltas tied to their base.
+            notes.append(
+                "CRL has no cRLNumber (RFC 5280 5.2.3)"
+                if number is None
+                else "CRL marks cRLNumber critical (RFC 5280 5.2.3: MUST NOT)"
+            )
+            return None
 
         # (d), (e) reasons.
         idp_reasons = idp.only_some_reasons if idp is not None and idp.only_some_reasons else None
@@ -809,5 +819,9 @@ def _build_entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str
                     dirs = [g.value for g in ext.value if isinstance(g, x509.DirectoryName)]
                     if dirs:
                         entry_issuer = normalize_name(dirs[0])
-            index.setdefault(entry.serial_number, []).append((entry, entry_issuer))
+            listed = index.setdefault(entry.serial_number, [])
+            if any(issuer == entry_issuer for _, issuer in listed):
+                # One entry per certificate (RFC 5280 5.1.2.6): two leave its status unclear.
+                return f"CRL lists serial {entry.serial_number:X} twice"
+            listed.append((entry, entry_issuer))
     return index
