@@ -212,14 +212,29 @@ def test_name_constraints_bound_issuance(root: CertificateAuthority, tmp_path: P
     )
     with pytest.raises(PolicyViolation) as info:
         constrained.issue(
-            _csr("CN=x", "dns:www.example.org", "ip:198.51.100.1", "dns:a.secret.example.gov"),
+            _csr(
+                "CN=www.example.org",
+                "dns:www.example.org",
+                "ip:198.51.100.1",
+                "dns:a.secret.example.gov",
+            ),
             "tls-server",
         )
     assert len(info.value.violations) == 3
     # A wildcard would also cover the excluded secret.example.gov (CVE-2025-61727).
     with pytest.raises(PolicyViolation, match="excluded subtree"):
-        constrained.issue(_csr("CN=x", "dns:*.example.gov"), "tls-server")
-    constrained.issue(_csr("CN=x", "dns:*.www.example.gov"), "tls-server")
+        constrained.issue(_csr("CN=*.example.gov", "dns:*.example.gov"), "tls-server")
+    constrained.issue(_csr("CN=*.www.example.gov", "dns:*.www.example.gov"), "tls-server")
+
+
+def test_tls_server_common_name_must_be_a_san(issuing: CertificateAuthority) -> None:
+    # CA/Browser Forum BR 7.1.4.3; a certificate that breaks it would fail validation.
+    with pytest.raises(PolicyViolation, match=r"subject\.commonName.*7\.1\.4\.3"):
+        issuing.issue(_csr("CN=other.example.gov", "dns:www.example.gov"), "tls-server")
+    issued = issuing.issue(_csr("CN=www.example.gov", "dns:www.example.gov"), "tls-server")
+    assert issued.certificate.subject.rfc4514_string() == "CN=www.example.gov"
+    no_cn = create_csr(generate_key(), x509.Name([]), parse_general_names(["dns:a.example.gov"]))
+    issuing.issue(no_cn, "tls-server")  # no commonName at all is fine
 
 
 def test_unknown_profile_and_ca_options_on_leaves(issuing: CertificateAuthority) -> None:

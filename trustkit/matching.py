@@ -22,6 +22,7 @@ from .names import format_general_name
 
 __all__ = [
     "NameConstraintState",
+    "common_name_problem",
     "constrained_names",
     "hostname_matches",
     "names_equal",
@@ -281,6 +282,26 @@ def constrained_names(
             names.append(x509.RFC822Name(attr.value))
     names.extend(san)
     return names
+
+
+def common_name_problem(subject: x509.Name, sans: Sequence[x509.GeneralName]) -> str | None:
+    """Why a TLS server certificate's commonName is not a copy of one of its SANs, or
+    ``None`` (CA/Browser Forum BR 7.1.4.3: a dNSName character for character, an
+    iPAddress in its canonical text, RFC 5952 for IPv6)."""
+    allowed = {n.value for n in sans if isinstance(n, x509.DNSName)}
+    allowed |= {
+        str(n.value)
+        for n in sans
+        if isinstance(n, x509.IPAddress)
+        and isinstance(n.value, ipaddress.IPv4Address | ipaddress.IPv6Address)
+    }
+    for attribute in subject.get_attributes_for_oid(NameOID.COMMON_NAME):
+        if attribute.value not in allowed:
+            return (
+                f"commonName {attribute.value!r} is not one of the subjectAltName values "
+                "(CABF BR 7.1.4.3)"
+            )
+    return None
 
 
 # --- host names (RFC 9525) ---------------------------------------------------------------

@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from .errors import PolicyViolation, Violation
 from .keys import describe_key, key_type_of
-from .matching import NameConstraintState, constrained_names
+from .matching import NameConstraintState, common_name_problem, constrained_names
 from .names import format_general_name
 from .profiles import Profile, SanKind
 
@@ -178,6 +178,10 @@ class SubjectRules:
                 )
             elif len(values) > 1:
                 yield Violation(self.name, _label(oid), "must appear only once")
+        if profile.cn_in_san:
+            problem = common_name_problem(request.subject, request.sans)
+            if problem is not None:
+                yield Violation(self.name, "subject.commonName", problem)
         for oid, pattern in profile.subject_patterns.items():
             for attribute in request.subject.get_attributes_for_oid(oid):
                 value = attribute.value

@@ -215,6 +215,8 @@ class Profile:
     certificate_policies: tuple[str, ...] = ()
     """Certificate policy OIDs, dotted."""
     qc_statements: QCStatements | None = None
+    cn_in_san: bool = False
+    """A commonName must be a copy of one SAN value (CA/Browser Forum BR 7.1.4.3)."""
     ocsp_no_check: bool = False
     """Add id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1), for delegated OCSP responders."""
     revocation_info: bool = True
@@ -301,6 +303,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 required_subject=(),
                 san_kinds=frozenset({SanKind.DNS, SanKind.IP}),
                 san_required=True,
+                cn_in_san=True,
                 key_types=_EC_KEYS | _RSA_KEYS,
                 # CA/Browser Forum domain-validated.
                 certificate_policies=("2.23.140.1.2.1",),
@@ -444,6 +447,7 @@ _TOML_KEYS = {
     "subject_patterns",
     "san_kinds",
     "san_required",
+    "cn_in_san",
     "certificate_policies",
     "ocsp_no_check",
     "revocation_info",
@@ -498,6 +502,7 @@ def _profile_from_table(
         for flag in (
             "extended_key_usage_critical",
             "san_required",
+            "cn_in_san",
             "ocsp_no_check",
             "revocation_info",
         ):

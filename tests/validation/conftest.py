@@ -186,7 +186,7 @@ def issue(
 
 def leaf(
     issuer: Node,
-    cn: str = "leaf.example.gov",
+    cn: str | None = None,
     *,
     dns: Sequence[str] = ("leaf.example.gov",),
     ips: Sequence[str] = (),
@@ -194,9 +194,12 @@ def leaf(
     eku: Sequence[x509.ObjectIdentifier] | None = (ExtendedKeyUsageOID.SERVER_AUTH,),
     **kwargs: object,
 ) -> Node:
-    """A TLS-server-like end entity unless told otherwise."""
+    """A TLS-server-like end entity unless told otherwise; its commonName is a copy of
+    its first SAN (CA/Browser Forum BR 7.1.4.3) unless given."""
     san: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
     san += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+    if cn is None:
+        cn = str(san[0].value) if san else "leaf.example.gov"
     return issue(
         cn,
         issuer,

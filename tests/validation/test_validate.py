@@ -712,6 +712,63 @@ def _cross(node: Node, issuer: Node) -> Node:
     return Node(builder.sign(issuer.key, hashes.SHA256()), node.key)
 
 
+@pytest.mark.parametrize(
+    ("cn", "ok"),
+    [
+        ("www.example.gov", True),
+        ("2001:db8::1", True),  # RFC 5952 text of the iPAddress SAN
+        ("WWW.example.gov", False),  # a copy, character for character
+        ("2001:DB8:0:0:0:0:0:1", False),
+        ("other.example.gov", False),
+    ],
+)
+def test_web_profile_common_name_is_a_san(pki: Pki, cn: str, ok: bool) -> None:
+    ee = leaf(pki.inter, cn, dns=["www.example.gov"], ips=["2001:db8::1"])
+    kw: dict[str, Any] = {"purpose": Purpose.TLS_SERVER, "hostname": "www.example.gov"}
+    if ok:
+        assert _validate(pki, ee, **kw)
+    else:
+        with pytest.raises(PathValidationError, match=r"commonName .* 7\.1\.4\.3") as info:
+            _validate(pki, ee, **kw)
+        assert info.value.index == 0
+        assert _validate(pki, ee, purpose=Purpose.ANY)
+
+
+PRECERTIFICATE = x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.4")  # RFC 6962 3.1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [EKU.CODE_SIGNING, EKU.EMAIL_PROTECTION, EKU.TIME_STAMPING, EKU.OCSP_SIGNING, PRECERTIFICATE],
+    ids=["codeSigning", "emailProtection", "timeStamping", "OCSPSigning", "precertificate"],
+)
+def test_web_profile_server_eku_holds_server_and_client_auth_only(
+    pki: Pki, extra: x509.ObjectIdentifier
+) -> None:
+    mixed = pki.make_leaf(eku=[EKU.SERVER_AUTH, extra])
+    _tls_and_any(pki.root, mixed, [pki.inter], "serverAuth and clientAuth only", 0)
+    both = pki.make_leaf(eku=[EKU.SERVER_AUTH, EKU.CLIENT_AUTH])
+    assert _validate(pki, both, purpose=Purpose.TLS_SERVER)
+
+
+@pytest.mark.parametrize(
+    ("extension", "label"),
+    [
+        (x509.PolicyConstraints(require_explicit_policy=3, inhibit_policy_mapping=None), "policyC"),
+        (x509.InhibitAnyPolicy(0), "inhibitAnyPolicy"),
+    ],
+)
+def test_web_profile_policy_controls_are_critical(
+    pki: Pki, extension: x509.ExtensionType, label: str
+) -> None:
+    soft = issue("Soft Policy CA", pki.root, ca=True, extra=[(extension, False)])
+    _tls_and_any(pki.root, leaf(soft), [soft], f"{label}.* must be critical", 1)
+    hard = issue("Hard Policy CA", pki.root, ca=True, extra=[(extension, True)])
+    kw: dict[str, Any] = {"trust_anchors": [pki.root.cert], "intermediates": [hard.cert], "at": AT}
+    if isinstance(extension, x509.InhibitAnyPolicy):
+        assert validate(leaf(hard).cert, purpose=Purpose.TLS_SERVER, **kw)
+
+
 def test_web_profile_end_entity_any_eku_and_zero_serial(pki: Pki) -> None:
     both = pki.make_leaf(eku=[EKU.SERVER_AUTH, EKU.ANY_EXTENDED_KEY_USAGE])
     _tls_and_any(pki.root, both, [pki.inter], "anyExtendedKeyUsage", 0)

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import DecodeError, PathValidationError
+from ..matching import common_name_problem
 from ..names import format_name
 from ._cache import facts_of
 from ._crypto import verify_signature
@@ -24,6 +25,8 @@ WEB_PURPOSES = frozenset({Purpose.TLS_SERVER, Purpose.TLS_CLIENT})
 
 _WEB_HASHES = frozenset({"sha256", "sha384", "sha512"})
 _WEB_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+_TLS_SERVER_EKUS = frozenset({ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH})
+"""What a TLS server certificate's extendedKeyUsage may hold (CABF 7.1.2.7.10)."""
 MAX_SERIAL_OCTETS = 21
 """20 octets (RFC 5280 4.1.2.2), plus the sign octet that 20 random bytes can need."""
 
@@ -88,12 +91,15 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
     if is_ee:
         if aki is None:
             return "authorityKeyIdentifier is required (RFC 5280 4.2.1.1)"
-        if (
-            isinstance(eku, x509.Extension)
-            and isinstance(eku.value, x509.ExtendedKeyUsage)
-            and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku.value
-        ):
-            return "extendedKeyUsage must not contain anyExtendedKeyUsage (CABF 7.1.2.7.10)"
+        if isinstance(eku, x509.Extension) and isinstance(eku.value, x509.ExtendedKeyUsage):
+            if ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku.value:
+                return "extendedKeyUsage must not contain anyExtendedKeyUsage (CABF 7.1.2.7.10)"
+            others = [oid for oid in eku.value if oid not in _TLS_SERVER_EKUS]
+            if purpose is Purpose.TLS_SERVER and others:
+                return (
+                    f"extendedKeyUsage {others[0].dotted_string} beside serverAuth "
+                    "(CABF 7.1.2.7.10: serverAuth and clientAuth only)"
+                )
         if isinstance(bc, x509.Extension) and isinstance(bc.value, x509.BasicConstraints):
             if bc.value.ca:
                 return "an end entity must not assert cA (CABF 7.1.2.7.8)"
@@ -105,6 +111,10 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
         san = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
         if san is None:
             return "subjectAltName is required (CABF 7.1.2.7.12)"
+        if purpose is Purpose.TLS_SERVER and isinstance(san.value, x509.SubjectAlternativeName):
+            problem = common_name_problem(cert.subject, list(san.value))
+            if problem is not None:
+                return problem
         if purpose is Purpose.TLS_SERVER and san.critical == bool(cert.subject.rdns):
             return (
                 "subjectAltName must be critical exactly when the subject is empty "
@@ -129,6 +139,13 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
         # 4.2.1.1 exempts only self-signed certificates: a cross-certificate, even one
         # trusted as an anchor, names its issuer's key.
         return "authorityKeyIdentifier is required unless self-signed (RFC 5280 4.2.1.1)"
+    for oid, label, clause in (
+        (ExtensionOID.POLICY_CONSTRAINTS, "policyConstraints", "4.2.1.11"),
+        (ExtensionOID.INHIBIT_ANY_POLICY, "inhibitAnyPolicy", "4.2.1.14"),
+    ):
+        found = exts.get(oid)
+        if found is not None and not found.critical:
+            return f"{label} must be critical (RFC 5280 {clause})"
     if is_root and eku is not None:
         return "a root CA certificate must not carry extendedKeyUsage (CABF 7.1.2.1.2)"
     if (
