@@ -712,28 +712,6 @@ def _cross(node: Node, issuer: Node) -> Node:
     return Node(builder.sign(issuer.key, hashes.SHA256()), node.key)
 
 
-@pytest.mark.parametrize(
-    ("cn", "ok"),
-    [
-        ("www.example.gov", True),
-        ("2001:db8::1", True),  # RFC 5952 text of the iPAddress SAN
-        ("WWW.example.gov", False),  # a copy, character for character
-        ("2001:DB8:0:0:0:0:0:1", False),
-        ("other.example.gov", False),
-    ],
-)
-def test_web_profile_common_name_is_a_san(pki: Pki, cn: str, ok: bool) -> None:
-    ee = leaf(pki.inter, cn, dns=["www.example.gov"], ips=["2001:db8::1"])
-    kw: dict[str, Any] = {"purpose": Purpose.TLS_SERVER, "hostname": "www.example.gov"}
-    if ok:
-        assert _validate(pki, ee, **kw)
-    else:
-        with pytest.raises(PathValidationError, match=r"commonName .* 7\.1\.4\.3") as info:
-            _validate(pki, ee, **kw)
-        assert info.value.index == 0
-        assert _validate(pki, ee, purpose=Purpose.ANY)
-
-
 PRECERTIFICATE = x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.4")  # RFC 6962 3.1
 
 

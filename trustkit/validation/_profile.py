@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import DecodeError, PathValidationError
-from ..matching import common_name_problem
 from ..names import format_name
 from ._cache import facts_of
 from ._crypto import verify_signature
@@ -111,10 +110,6 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
         san = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
         if san is None:
             return "subjectAltName is required (CABF 7.1.2.7.12)"
-        if purpose is Purpose.TLS_SERVER and isinstance(san.value, x509.SubjectAlternativeName):
-            problem = common_name_problem(cert.subject, list(san.value))
-            if problem is not None:
-                return problem
         if purpose is Purpose.TLS_SERVER and san.critical == bool(cert.subject.rdns):
             return (
                 "subjectAltName must be critical exactly when the subject is empty "
