@@ -227,6 +227,17 @@ def test_name_constraints_bound_issuance(root: CertificateAuthority, tmp_path: P
     constrained.issue(_csr("CN=*.www.example.gov", "dns:*.www.example.gov"), "tls-server")
 
 
+@pytest.mark.parametrize(
+    "bad", ["www..example.gov", "-www.example.gov", "www.example.gov.", "a b.gov"]
+)
+def test_san_host_names_must_be_host_names(issuing: CertificateAuthority, bad: str) -> None:
+    key = generate_key()
+    csr = create_csr(key, x509.Name([]), [x509.DNSName(bad)])
+    with pytest.raises(PolicyViolation, match="is not a host name"):
+        issuing.issue(csr, "tls-server")
+    issuing.issue(create_csr(key, x509.Name([]), [x509.DNSName("*.www.example.gov")]), "tls-server")
+
+
 def test_tls_server_common_name_must_be_a_san(issuing: CertificateAuthority) -> None:
     # CA/Browser Forum BR 7.1.4.3; a certificate that breaks it would fail validation.
     with pytest.raises(PolicyViolation, match=r"subject\.commonName.*7\.1\.4\.3"):

@@ -24,6 +24,7 @@ __all__ = [
     "NameConstraintState",
     "common_name_problem",
     "constrained_names",
+    "dns_name_problem",
     "hostname_matches",
     "names_equal",
     "normalize_name",
@@ -85,7 +86,7 @@ def _dns_may_reach(name: str, base: str) -> bool:
     return bool(first) and bool(dot) and parent == name[2:]
 
 
-def _dns_problem(value: str, *, wildcard: bool) -> str | None:
+def dns_name_problem(value: str, *, wildcard: bool) -> str | None:
     """Why ``value`` is not a host name (RFC 5280 4.2.1.6 "preferred name syntax");
     ``wildcard`` admits a whole left-most ``*`` label (RFC 9525 6.3)."""
     labels = value.rstrip(".").lower().split(".")
@@ -98,7 +99,7 @@ def _dns_problem(value: str, *, wildcard: bool) -> str | None:
 
 def _email_problem(value: str) -> str | None:
     local, at, host = value.rpartition("@")
-    if at and local and "@" not in local and _dns_problem(host, wildcard=False) is None:
+    if at and local and "@" not in local and dns_name_problem(host, wildcard=False) is None:
         return None
     return f"{value!r} is not a mailbox (local-part@domain, RFC 5280 4.2.1.6)"
 
@@ -106,7 +107,7 @@ def _email_problem(value: str) -> str | None:
 def _name_problem(name: x509.GeneralName) -> str | None:
     """Why a name cannot be held to constraints of its form; ``None`` when it can."""
     if isinstance(name, x509.DNSName):
-        return _dns_problem(name.value, wildcard=True)
+        return dns_name_problem(name.value, wildcard=True)
     if isinstance(name, x509.RFC822Name):
         return _email_problem(name.value)
     if isinstance(name, x509.IPAddress) and not isinstance(
@@ -121,7 +122,7 @@ def _base_problem(base: x509.GeneralName) -> str | None:
     if isinstance(base, x509.DNSName) and base.value:
         # A dNSName constraint is a host name: no leading period, unlike URI and
         # e-mail constraints, so ".example.com" has no defined meaning.
-        return _dns_problem(base.value, wildcard=False)
+        return dns_name_problem(base.value, wildcard=False)
     if isinstance(base, x509.IPAddress) and not isinstance(
         base.value, ipaddress.IPv4Network | ipaddress.IPv6Network
     ):

@@ -24,7 +24,12 @@ from cryptography.x509.oid import NameOID
 
 from .errors import PolicyViolation, Violation
 from .keys import describe_key, key_type_of
-from .matching import NameConstraintState, common_name_problem, constrained_names
+from .matching import (
+    NameConstraintState,
+    common_name_problem,
+    constrained_names,
+    dns_name_problem,
+)
 from .names import format_general_name
 from .profiles import Profile, SanKind
 
@@ -216,7 +221,7 @@ class SanRules:
                     f"{_describe(name)} is not a SAN kind profile {profile.name} issues",
                 )
             elif isinstance(name, x509.DNSName) and (
-                name.value.endswith(".") or ".." in name.value
+                name.value.endswith(".") or dns_name_problem(name.value, wildcard=True)
             ):
                 yield Violation(self.name, "subjectAltName", f"{name.value!r} is not a host name")
         if not request.sans and not list(request.subject):
