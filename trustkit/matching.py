@@ -321,6 +321,8 @@ def _to_alabel(host: str) -> str | None:
 
 
 def _parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if ":" not in host and not host[-1:].isdigit():
+        return None  # a DNS name: IPv4 text ends in a digit, IPv6 text has colons
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:

@@ -16,6 +16,7 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from cryptography import x509
@@ -140,6 +141,7 @@ class CertFacts:
         "_spki",
         "_subject_norm",
         "_subject_text",
+        "_validity",
         "cert",
         "der",
         "memo",
@@ -155,6 +157,7 @@ class CertFacts:
         self._subject_text: str | None = None
         self._encoding: CertificateEncoding | DecodeError | None = None
         self._serial: int | None = None
+        self._validity: tuple[datetime, datetime] | None = None
         # Other values derived from the certificate alone, by the modules that derive them.
         self.memo: dict[object, object] = {}
         self._key: PublicKey | _Unset | None = _UNSET
@@ -240,6 +243,13 @@ class CertFacts:
         if self._by_oid is None:
             self._by_oid = {ext.oid: ext for ext in self.cert.extensions}
         return self._by_oid
+
+    @property
+    def validity(self) -> tuple[datetime, datetime]:
+        """notBefore and notAfter, as UTC datetimes."""
+        if self._validity is None:
+            self._validity = (self.cert.not_valid_before_utc, self.cert.not_valid_after_utc)
+        return self._validity
 
     @property
     def serial(self) -> int:

@@ -117,9 +117,8 @@ def process_path(
         bc = get_extension(anchor, x509.BasicConstraints)
         if bc is not None and bc.value.path_length is not None:
             max_path_length = min(max_path_length, bc.value.path_length + 1)
-        if policy.check_anchor_validity and not (
-            anchor.not_valid_before_utc <= at <= anchor.not_valid_after_utc
-        ):
+        anchor_from, anchor_until = facts_of(anchor).validity
+        if policy.check_anchor_validity and not anchor_from <= at <= anchor_until:
             raise fail(n, f"trust anchor is not valid at {at.isoformat()} (RFC 5280 6.1.1 d)")
         working_issuer = facts_of(anchor).subject_norm  # names compared as in names_equal
 
@@ -133,16 +132,17 @@ def process_path(
             problem = signed_by(idx)
             if problem is not None:
                 raise fail(idx, problem)
-            if not cert.not_valid_before_utc <= at:
+            not_before, not_after = facts_of(cert).validity
+            if not not_before <= at:
                 raise fail(
                     idx,
-                    f"notBefore {cert.not_valid_before_utc.isoformat()} is after "
+                    f"notBefore {not_before.isoformat()} is after "
                     f"{at.isoformat()} (RFC 5280 6.1.3 a 2)",
                 )
-            if not at <= cert.not_valid_after_utc:
+            if not at <= not_after:
                 raise fail(
                     idx,
-                    f"expired: notAfter {cert.not_valid_after_utc.isoformat()} is before "
+                    f"expired: notAfter {not_after.isoformat()} is before "
                     f"{at.isoformat()} (RFC 5280 6.1.3 a 2)",
                 )
             if facts_of(cert).issuer_norm != working_issuer:

@@ -103,6 +103,9 @@ class _DistributionPoint:
     crl_issuer: Sequence[x509.GeneralName] | None
 
 
+_NO_EVIDENCE = "no CRL or OCSP response covers it"
+
+
 @dataclass
 class _CrlOutcome:
     status: RevocationStatus
@@ -170,6 +173,17 @@ class RevocationChecker:
                 "revocation checking is off",
             )
 
+        if not (self.crls or self.ocsp_responses or self.fetch_crl or self.fetch_ocsp):
+            # Nothing to look in (the common soft-fail call without evidence): as below.
+            if self.policy.revocation is RevocationMode.HARD_FAIL:
+                raise RevocationUnknownError(
+                    f"certificate {index} ({subject}): revocation status unknown: "
+                    f"{_NO_EVIDENCE} (hard-fail, RFC 5280 6.3.3 k)",
+                    path=path,
+                    index=index,
+                )
+            return evidence(RevocationStatus.UNKNOWN, EvidenceSource.NONE, _NO_EVIDENCE)
+
         notes: list[str] = []
         # OCSP first: a fresh, signed answer about exactly this certificate.
         for response in self._ocsp_candidates(cert, issuer):
@@ -218,7 +232,7 @@ class RevocationChecker:
                 this_update=outcome.crl.last_update_utc,
                 next_update=outcome.crl.next_update_utc,
             )
-        why = "; ".join(dict.fromkeys(notes)) or "no CRL or OCSP response covers it"
+        why = "; ".join(dict.fromkeys(notes)) or _NO_EVIDENCE
         if self.policy.revocation is RevocationMode.HARD_FAIL:
             raise RevocationUnknownError(
                 f"certificate {index} ({subject}): revocation status unknown: {why}"

@@ -332,7 +332,7 @@ def _result_key(
         certs = [cert, *anchors, *pool]
         instants: list[datetime] = []
         for c in certs:
-            instants += (c.not_valid_before_utc, c.not_valid_after_utc)
+            instants += facts_of(c).validity
         for crl in crls:
             instants.append(crl.last_update_utc)
             if crl.next_update_utc is not None:
