@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.hsm_token import HSMToken
+from tests.serving import free_port, serving
 from trustkit.ca import CertificateAuthority
 from trustkit.cli import cli
 from trustkit.csr import create_csr
 from trustkit.errors import HSMError
-from trustkit.keys import generate_key
+from trustkit.keys import KeyType, generate_key
 from trustkit.names import parse_general_names, parse_name
-from trustkit.pkcs11 import load_token_key
+from trustkit.pkcs11 import generate_key_on_token, load_token_key
+from trustkit.tsa import TimestampAuthority
 
 
 def _cli(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -142,14 +147,6 @@ def test_wrong_pin_is_one_line(token_pki: tuple[Path, dict[str, str]], tmp_path:
     assert "PIN" in output and "Traceback" not in output
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["openssl", *map(str, args)], capture_output=True, text=True, check=False, timeout=60
@@ -160,17 +157,6 @@ def test_every_artefact_signed_on_the_token_passes_openssl(
     token_pki: tuple[Path, dict[str, str]], hsm_token: HSMToken, tmp_path: Path
 ) -> None:
     """Certificates, CRLs, OCSP responses (through `trustkit serve`), CMS and timestamps."""
-    import os
-    import sys
-    import time
-
-    import httpx
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from trustkit.keys import KeyType
-    from trustkit.pkcs11 import generate_key_on_token
-    from trustkit.tsa import TimestampAuthority
-
     base, env = token_pki
     root, issuing_pem = base / "root" / "ca.pem", base / "issuing" / "ca.pem"
     chain = base / "chain.pem"
@@ -237,33 +223,16 @@ def test_every_artefact_signed_on_the_token_passes_openssl(
     issuing.close()
 
     # OCSP answers signed on the token by `trustkit serve`, asked by openssl ocsp.
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    log_file = log.open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "trustkit.cli", "serve", "--ca", str(base / "issuing"),
-         "--port", str(port), "--signing", "ca"],
-        env={**os.environ, **env, "TRUSTKIT_PASSPHRASE": "unused-for-token-keys"},
-        stdout=subprocess.DEVNULL, stderr=log_file,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "trustkit serve did not start"
-            time.sleep(0.2)
+    port = free_port()
+    args = [
+        sys.executable, "-m", "trustkit.cli", "serve", "--ca", str(base / "issuing"),
+        "--port", str(port), "--signing", "ca",
+    ]  # fmt: skip
+    serve_env = {**os.environ, **env, "TRUSTKIT_PASSPHRASE": "unused-for-token-keys"}
+    with serving(args, url=f"http://127.0.0.1:{port}", log=tmp_path / "serve.log", env=serve_env):
         for name, status in (("good", "good"), ("bad", "revoked")):
             answer = _openssl("ocsp", "-issuer", issuing_pem, "-cert", tmp_path / f"{name}.pem",
                               "-url", f"http://127.0.0.1:{port}/ocsp", "-CAfile", root,
                               "-verify_other", issuing_pem)  # fmt: skip
             assert f"{name}.pem: {status}" in answer.stdout, answer.stdout + answer.stderr
             assert "Response verify OK" in answer.stderr, answer.stderr
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log_file.close()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
+from tests.serving import free_port, serving
 from trustkit.ca import CertificateAuthority
 from trustkit.errors import ConfigError
 from trustkit.keys import generate_key
@@ -44,12 +43,6 @@ def cas(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve_args(cas: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "trustkit.cli", "serve",
@@ -60,31 +53,12 @@ def _serve_args(cas: Path, *extra: str) -> list[str]:
 
 @contextmanager
 def _served(cas: Path, *extra: str) -> Iterator[str]:
-    port = _free_port()
-    log = cas / f"serve-{port}.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [*_serve_args(cas, *extra), "--port", str(port)],
-            env={**os.environ, "TRUSTKIT_PASSPHRASE": ""},
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert server.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "trustkit serve did not start"
-                time.sleep(0.2)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "TRUSTKIT_PASSPHRASE": ""}
+    args = [*_serve_args(cas, *extra), "--port", str(port)]
+    with serving(args, url=url, log=cas / f"serve-{port}.log", env=env):
+        yield url
 
 
 def _ocsp_status(url: str, cas: Path, name: str) -> ocsp.OCSPResponseStatus:
@@ -134,7 +108,7 @@ def test_without_its_own_passphrase_that_ca_cannot_sign(cas: Path) -> None:
 def test_bad_ca_passphrase_files(cas: Path, value: str, message: str) -> None:
     value = value.format(own=cas / "own", cas=cas)
     done = subprocess.run(
-        [*_serve_args(cas, "--ca-passphrase-file", value), "--port", str(_free_port())],
+        [*_serve_args(cas, "--ca-passphrase-file", value), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,

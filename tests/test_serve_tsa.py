@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.serving import free_port, serving
 from trustkit.clock import SystemClock
 from trustkit.errors import TimestampError
 from trustkit.testing import TEST_PASSPHRASE, make_pki
 from trustkit.tsa import TimestampAuthority, check_reply
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -47,31 +40,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     pki.close()
     secret = base / "passphrase"
     secret.write_bytes(TEST_PASSPHRASE + b"\n")
-    port = _free_port()
-    log = (base / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "trustkit.cli", "serve", "--ca", str(base / "issuing"),
-         "--tsa", str(base / "tsa"), "--port", str(port), "--passphrase-file", str(secret)],
-        env={**os.environ, "TRUSTKIT_PASSPHRASE": ""},
-        stdout=subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, (base / "serve.log").read_text()
-            assert time.monotonic() < deadline, "trustkit serve did not start"
-            time.sleep(0.2)
+    args = [
+        sys.executable, "-m", "trustkit.cli", "serve", "--ca", str(base / "issuing"),
+        "--tsa", str(base / "tsa"), "--port", str(port), "--passphrase-file", str(secret),
+    ]  # fmt: skip
+    env = {**os.environ, "TRUSTKIT_PASSPHRASE": ""}
+    with serving(args, url=url, log=base / "serve.log", env=env):
         yield url, base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def test_openssl_query_is_answered_and_verifies(served: tuple[str, Path]) -> None:

@@ -49,6 +49,16 @@ def _csrs(directory: Path, *hosts: str) -> list[Path]:
     return paths
 
 
+def _assert_openssl_verifies(ca_dir: Path, certificate: Path) -> None:
+    verify = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(ca_dir / "ca.pem"), str(certificate)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+
+
 def _records(ca_dir: Path) -> list[dict[str, object]]:
     code, out, _ = run("list", "--ca", str(ca_dir), "--json")
     assert code == 0
@@ -69,13 +79,7 @@ def test_batch_from_repeated_csr_and_from_a_directory(ca_dir: Path, tmp_path: Pa
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == [f"{p.stem}.pem" for p in paths]
     for path in out.iterdir():
-        verify = subprocess.run(
-            ["openssl", "verify", "-CAfile", str(ca_dir / "ca.pem"), str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert verify.returncode == 0, verify.stderr
+        _assert_openssl_verifies(ca_dir, path)
     assert len(_records(ca_dir)) == 5
 
 
@@ -112,13 +116,7 @@ def test_batch_into_one_bundle(ca_dir: Path, tmp_path: Path) -> None:
     for index in range(len(certificates)):
         one = tmp_path / f"one-{index}.pem"
         one.write_bytes(certificates[index].public_bytes(Encoding.PEM))
-        verify = subprocess.run(
-            ["openssl", "verify", "-CAfile", str(ca_dir / "ca.pem"), str(one)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert verify.returncode == 0, verify.stderr
+        _assert_openssl_verifies(ca_dir, one)
     assert len(_records(ca_dir)) == 3
 
 

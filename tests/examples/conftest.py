@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import selectors
-import socket
 import subprocess
 import sys
 import time
@@ -21,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography import x509
 
+from tests.serving import free_port, serving, stop
 from trustkit.ca import CertificateAuthority
 from trustkit.csr import create_csr
 from trustkit.encoding import load_certificate
@@ -77,13 +76,6 @@ class DemoPKI:
                 path.write_bytes(build_crl(ca, at=datetime.now(UTC)).pem())
                 files.append(path)
         return files
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _ca_of_profile(certificates: Sequence[CertificateSpec], profile: str) -> str:
@@ -179,12 +171,7 @@ def running(args: Sequence[str], *, ready: str, log: Path) -> Iterator[str]:
     try:
         yield _wait_for_line(proc, ready, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -206,24 +193,5 @@ def pki_service(demo: DemoPKI, tmp_path_factory: pytest.TempPathFactory) -> Iter
         str(demo.passphrase_file),
     ]
     log = tmp_path_factory.mktemp("pki-service") / "stderr.txt"
-    with log.open("w") as stderr:
-        proc = subprocess.Popen([sys.executable, *command], stderr=stderr)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"{demo.base_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, f"trustkit serve exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"trustkit serve not up:\n{log.read_text()}"
-            time.sleep(0.2)
+    with serving([sys.executable, *command], url=demo.base_url, log=log):
         yield demo.base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
 from tests.revocation.conftest import PASSPHRASE, Hierarchy, make_hierarchy
+from tests.serving import free_port, stop, wait_for_health
 from trustkit.revocation.ocsp import delegated_signer
 
 MAX_BODY = 4096
@@ -76,38 +77,23 @@ class Server:
     responder: x509.Certificate
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(directory: Path, workers: int) -> Iterator[Server]:
     h = make_hierarchy(directory)
     signer = delegated_signer(h.ca, at=h.ca.clock.now(), passphrase=PASSPHRASE)
     secret = directory / "passphrase"
     secret.write_bytes(PASSPHRASE + b"\n")
     secret.chmod(0o600)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-c", _SERVER, str(directory), str(port), str(secret), str(workers)],
         stdin=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            assert process.poll() is None, "the server exited"
-            try:
-                if httpx.get(url + "/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
+        wait_for_health(url, process)
         yield Server(url, port, process, h, signer.certificate)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
         h.ca.close()
 
 

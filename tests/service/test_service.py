@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.revocation.conftest import PASSPHRASE, Hierarchy, make_hierarchy, openssl
+from tests.serving import free_port
 from trustkit.service import create_app, discover_authorities
 
 
@@ -30,12 +30,6 @@ from trustkit.service import create_app, discover_authorities
 class Server:
     url: str
     h: Hierarchy
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _echo(request: Request) -> Response:
@@ -53,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         extra_routes=[Route("/tsa", _echo, methods=["POST"])],
         max_request_bytes=4096,
     )
-    port = _free_port()
+    port = free_port()
     instance = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

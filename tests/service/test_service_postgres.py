@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -15,13 +14,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
 from tests.revocation.conftest import PASSPHRASE, make_hierarchy
+from tests.serving import free_port
 from trustkit.service import create_app, discover_authorities
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
@@ -34,7 +28,7 @@ def test_ocsp_over_http_with_a_postgresql_store(tmp_path: Path, postgres_url: st
     authorities = discover_authorities([tmp_path], passphrase=PASSPHRASE)
     assert authorities[0].store.url.startswith("postgresql")
     app = create_app(authorities, passphrase=PASSPHRASE)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

@@ -450,15 +450,14 @@ def test_an_unparsable_decoy_in_the_pool_does_not_stop_the_good_path(pki: Pki) -
     nc_der = bytes.fromhex("300aa0083006" + "8704c0000201")
     odd = x509.UnrecognizedExtension(x509.oid.ExtensionOID.NAME_CONSTRAINTS, nc_der)
     decoy = issue(pki.inter.cert.subject, pki.root, ca=True, extra=[(odd, True)])
-    ee = pki.make_leaf()
-    result = validate(
-        ee.cert,
+    good = validate(
+        pki.make_leaf().cert,
         trust_anchors=[pki.root.cert],
         intermediates=[decoy.cert, pki.inter.cert],
         at=AT,
         purpose=Purpose.TLS_SERVER,
     )
-    assert result.path[1] == pki.inter.cert
+    assert good.path[1] == pki.inter.cert
     # Through the decoy alone, the path fails on that certificate, with a message.
     with pytest.raises(ValidationError, match="cannot be parsed"):
         validate(leaf(decoy).cert, trust_anchors=[pki.root.cert], intermediates=[decoy.cert], at=AT)
@@ -690,25 +689,26 @@ def test_web_profile_roots_are_trusted_as_given(pki: Pki) -> None:
         validate(
             leaf(no_ku).cert,
             trust_anchors=[pki.root.cert],
-            intermediates=[_cross(no_ku, pki.root).cert],
+            intermediates=[_reissue(no_ku, pki.root, serial=4545, aki=True).cert],
             at=AT,
             purpose=Purpose.TLS_SERVER,
         )
 
 
-def _cross(node: Node, issuer: Node) -> Node:
-    """``node``'s name and key certified by ``issuer``, extensions copied, AKI added."""
+def _reissue(node: Node, issuer: Node, *, serial: int, aki: bool = False) -> Node:
+    """``node``'s name, key and extensions certified by ``issuer`` (plus an AKI if asked)."""
     builder = x509.CertificateBuilder(
         issuer_name=issuer.cert.subject,
         subject_name=node.cert.subject,
         public_key=node.key.public_key(),
-        serial_number=4545,
+        serial_number=serial,
         not_valid_before=NOT_BEFORE,
         not_valid_after=NOT_AFTER,
         extensions=list(node.cert.extensions),
-    ).add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
     )
+    if aki:
+        key_id = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
+        builder = builder.add_extension(key_id, critical=False)
     return Node(builder.sign(issuer.key, hashes.SHA256()), node.key)
 
 
@@ -750,19 +750,10 @@ def test_web_profile_policy_controls_are_critical(
 def test_web_profile_end_entity_any_eku_and_zero_serial(pki: Pki) -> None:
     both = pki.make_leaf(eku=[EKU.SERVER_AUTH, EKU.ANY_EXTENDED_KEY_USAGE])
     _tls_and_any(pki.root, both, [pki.inter], "anyExtendedKeyUsage", 0)
-    good = pki.make_leaf()
     with warnings.catch_warnings():  # cryptography warns of the serial it is asked to write
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        zero = x509.CertificateBuilder(
-            issuer_name=good.cert.issuer,
-            subject_name=good.cert.subject,
-            public_key=good.key.public_key(),
-            serial_number=0,
-            not_valid_before=NOT_BEFORE,
-            not_valid_after=NOT_AFTER,
-            extensions=list(good.cert.extensions),
-        ).sign(pki.inter.key, hashes.SHA256())
-    _tls_and_any(pki.root, Node(zero, good.key), [pki.inter], "serial number must be positive", 0)
+        zero = _reissue(pki.make_leaf(), pki.inter, serial=0)
+    _tls_and_any(pki.root, zero, [pki.inter], "serial number must be positive", 0)
 
 
 def test_trust_anchor_with_unknown_critical_extension(pki: Pki) -> None:
