@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from trustkit.encoding import PemBlock, load_crl, pem_encode, read_blocks
+from trustkit.encoding import PemBlock, load_certificates, load_crl, pem_encode, read_blocks
 from trustkit.errors import DecodeError
 
 HANG_GUARD_SECONDS = 60
@@ -80,3 +81,27 @@ def test_crl_of_unknown_version_is_decode_error() -> None:
     at_version = der.index(b"\x02\x01\x01") + 2  # the first INTEGER of tbsCertList
     with pytest.raises(DecodeError, match=r"not a valid X\.509 CRL"):
         load_crl(der[:at_version] + b"\x11" + der[at_version + 1 :])
+
+
+def test_certificate_with_zero_serial_loads_without_a_warning() -> None:
+    # RFC 5280 4.1.2.2 forbids the serial, yet asks users to cope; pytest turns any
+    # warning that escapes into an error here.
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zero")])
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cryptography warns while making it
+        der = (
+            x509.CertificateBuilder(
+                issuer_name=name,
+                subject_name=name,
+                public_key=key.public_key(),
+                serial_number=0,
+                not_valid_before=when,
+                not_valid_after=when + timedelta(days=1),
+            )
+            .sign(key, hashes.SHA256())
+            .public_bytes(Encoding.DER)
+        )
+    (cert,) = load_certificates(pem_encode("CERTIFICATE", der))
+    assert cert.subject == name

@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import ocsp
 
 from .errors import DecodeError
@@ -93,7 +95,12 @@ def load_certificates(data: bytes, *, what: str = "certificate") -> list[x509.Ce
     certs = []
     for der in _blocks_of(data, ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"), what):
         try:
-            certs.append(x509.load_der_x509_certificate(der))
+            with warnings.catch_warnings():
+                # A serial that is not positive breaks RFC 5280 4.1.2.2, which still asks
+                # users to cope with it: validation does (PKITS 4.4.14 and 4.4.15 carry
+                # such serials), CMS signing refuses it; cryptography's warning is for us.
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                certs.append(x509.load_der_x509_certificate(der))
         except (ValueError, x509.InvalidVersion) as exc:
             raise DecodeError(f"{what}: not a valid X.509 certificate ({exc})") from exc
     return certs
