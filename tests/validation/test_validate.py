@@ -444,6 +444,27 @@ def test_leading_period_dns_constraint_is_malformed(pki: Pki, where: str) -> Non
         validate(ee.cert, trust_anchors=[pki.root.cert], intermediates=[inter.cert], at=AT)
 
 
+def test_the_shorter_of_two_paths_is_built_first(pki: Pki) -> None:
+    # The same issuing CA (name and key) certified by the root and by another CA: the
+    # certificate an anchor issued is tried first, so the path is the shorter one.
+    other = issue("Other CA", pki.root, ca=True)
+    longer = issue("Cross CA", other, ca=True)
+    shorter = issue("Cross CA", pki.root, ca=True, key=longer.key)
+    ee = leaf(longer)
+    result = validate(
+        ee.cert,
+        trust_anchors=[pki.root.cert],
+        intermediates=[longer.cert, other.cert, shorter.cert],
+        at=AT,
+    )
+    assert result.path == (ee.cert, shorter.cert, pki.root.cert)
+    # The twin: without the short certificate, the longer path is found.
+    result = validate(
+        ee.cert, trust_anchors=[pki.root.cert], intermediates=[longer.cert, other.cert], at=AT
+    )
+    assert result.path == (ee.cert, longer.cert, other.cert, pki.root.cert)
+
+
 def test_an_unparsable_decoy_in_the_pool_does_not_stop_the_good_path(pki: Pki) -> None:
     # nameConstraints with an iPAddress base of 4 octets (an address, no mask), which
     # cryptography reports with a TypeError; the decoy has the issuing CA's name.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
 
@@ -66,6 +67,10 @@ class _Builder:
         self.work = 0
         self.anchors = list(dict.fromkeys(anchors))
         self.anchor_set = set(self.anchors)
+        self._anchor_names: set[NormalizedName] = set()
+        for anchor in self.anchors:
+            with contextlib.suppress(*_PARSE_ERRORS):
+                self._anchor_names.add(facts_of(anchor).subject_norm)
         self.pool = [c for c in dict.fromkeys(intermediates) if c not in self.anchor_set]
         self._by_subject: dict[NormalizedName, list[x509.Certificate]] = {}
         for cert in [*self.anchors, *self.pool]:
@@ -136,9 +141,16 @@ class _Builder:
                 ski = ext.value.digest if ext is not None else None
             except MalformedCertificate:
                 ski = None
-            # AKI/SKI are hints (RFC 5280 4.2.1.1): a mismatch only sorts later.
+            # AKI/SKI are hints (RFC 5280 4.2.1.1): a mismatch only sorts later. Then
+            # anchors, then certificates an anchor issued: shorter paths first (RFC 4158).
             key_rank = 0 if aki is None or ski is None else (-1 if aki == ski else 1)
-            return (key_rank, 0 if candidate in self.anchor_set else 1)
+            if candidate in self.anchor_set:
+                return (key_rank, 0)
+            try:
+                near = facts_of(candidate).issuer_norm in self._anchor_names
+            except _PARSE_ERRORS:
+                near = False
+            return (key_rank, 1 if near else 2)
 
         return sorted(found, key=rank)
 
