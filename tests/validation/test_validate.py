@@ -695,6 +695,24 @@ def _root_by_hand(cn: str, *, issuer_cn: str | None = None, key_usage: bool = Tr
     return Node(builder.sign(key, hashes.SHA256()), key)
 
 
+def test_web_profile_root_with_serial_zero_is_trusted(pki: Pki) -> None:
+    # Starfield Root Certificate Authority - G2, a trusted web root, has serial 0; an
+    # issuing CA with serial 0 under it is still refused.
+    with warnings.catch_warnings():  # cryptography warns of the serials it is asked to write
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        root = _reissue(pki.root, pki.root, serial=0)
+        zero_ca = _reissue(pki.inter, root, serial=0)
+    kw: dict[str, Any] = {"at": AT, "purpose": Purpose.TLS_SERVER}
+    assert validate(
+        pki.make_leaf().cert, trust_anchors=[root.cert], intermediates=[pki.inter.cert], **kw
+    )
+    with pytest.raises(PathValidationError, match="serial number must be positive") as info:
+        validate(
+            pki.make_leaf().cert, trust_anchors=[root.cert], intermediates=[zero_ca.cert], **kw
+        )
+    assert info.value.index == 1
+
+
 def test_web_profile_roots_are_trusted_as_given(pki: Pki) -> None:
     # Signed by its own key under another issuer name (CVE-2024-0567's "Root A"): it is
     # self-signed, so RFC 5280 4.2.1.1 lets it go without an AKI.

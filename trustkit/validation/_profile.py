@@ -57,9 +57,11 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
     if cert.version is not x509.Version.v3:
         return "must be an X.509 v3 certificate (CABF 7.1.1)"
     serial = facts_of(cert).serial
-    if serial <= 0:
+    # Serials bind the issuer; a root's was never checked by anyone (Starfield Root
+    # Certificate Authority - G2, still trusted, has serial 0).
+    if serial <= 0 and not is_anchor:
         return "serial number must be positive (RFC 5280 4.1.2.2, CABF 7.1)"
-    if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS:
+    if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS and not is_anchor:
         return "serial number is longer than 20 octets (RFC 5280 4.1.2.2)"
     try:
         times_ok = facts_of(cert).encoding.validity_times_well_encoded
