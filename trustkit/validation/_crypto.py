@@ -14,6 +14,7 @@ from ._model import AlgorithmPolicy
 
 __all__ = [
     "PublicKey",
+    "certificate_signed_by",
     "key_problem",
     "public_key_of",
     "serial_of",
@@ -133,3 +134,20 @@ def key_matches_signature(key: PublicKey, parameters: object, oid: x509.ObjectId
     if isinstance(key, ec.EllipticCurvePublicKey):
         return isinstance(parameters, ec.ECDSA)
     return True
+
+
+def certificate_signed_by(cert: x509.Certificate, key: PublicKey | None) -> bool:
+    """Whether ``key`` verifies ``cert``'s signature; ``False`` without a key, or when a
+    field of ``cert`` that the check needs cannot be read."""
+    if key is None:
+        return False
+    try:
+        return verify_signature(
+            key,
+            cert.signature,
+            cert.tbs_certificate_bytes,
+            cert.signature_hash_algorithm,
+            cert.signature_algorithm_parameters,
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm, OverflowError, IndexError):
+        return False

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import DecodeError, PathValidationError
 from ..names import format_name
 from ._cache import facts_of
-from ._crypto import verify_signature
+from ._crypto import certificate_signed_by
 from ._model import Purpose
 from ._path import is_self_issued
 
@@ -34,17 +33,7 @@ def _self_signed(cert: x509.Certificate) -> bool:
     """Whether ``cert``'s own key verifies its signature, whatever its names say."""
     memo = facts_of(cert).memo
     if "self-signed" not in memo:
-        key = facts_of(cert).key
-        try:
-            memo["self-signed"] = key is not None and verify_signature(
-                key,
-                cert.signature,
-                cert.tbs_certificate_bytes,
-                cert.signature_hash_algorithm,
-                cert.signature_algorithm_parameters,
-            )
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            memo["self-signed"] = False
+        memo["self-signed"] = certificate_signed_by(cert, facts_of(cert).key)
     return bool(memo["self-signed"])
 
 

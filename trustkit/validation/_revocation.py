@@ -22,6 +22,7 @@ from ..names import format_name
 from ._cache import EXTENSION_ERRORS, crl_facts_of, facts_of
 from ._crypto import (
     PublicKey,
+    certificate_signed_by,
     key_problem,
     public_key_of,
     serial_of,
@@ -373,20 +374,7 @@ class RevocationChecker:
             # and carries id-kp-OCSPSigning.
             if not names_equal(candidate.issuer, issuer.subject):
                 continue
-            issuer_key = public_key_of(issuer)
-            if issuer_key is None:
-                continue
-            try:
-                ok = verify_signature(
-                    issuer_key,
-                    candidate.signature,
-                    candidate.tbs_certificate_bytes,
-                    candidate.signature_hash_algorithm,
-                    candidate.signature_algorithm_parameters,
-                )
-            except (UnsupportedAlgorithm, ValueError):
-                ok = False
-            if not ok:
+            if not certificate_signed_by(candidate, public_key_of(issuer)):
                 continue
             eku = _safe_ext(candidate, x509.ExtendedKeyUsage)
             if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku.value:

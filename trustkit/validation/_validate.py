@@ -23,7 +23,7 @@ from ..errors import (
 from ..matching import NormalizedName
 from ..names import format_name
 from ._cache import RESULTS, crl_facts_of, facts_of, signature_cached
-from ._crypto import key_problem, signature_problem, verify_signature
+from ._crypto import certificate_signed_by, key_problem, signature_problem
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
 from ._path import MalformedCertificate, get_extension, process_path
@@ -102,19 +102,7 @@ class _Builder:
         self.spend()
 
         def check() -> bool:
-            key = facts_of(parent).key
-            if key is None:
-                return False
-            try:
-                return verify_signature(
-                    key,
-                    child.signature,
-                    child.tbs_certificate_bytes,
-                    child.signature_hash_algorithm,
-                    child.signature_algorithm_parameters,
-                )
-            except _PARSE_ERRORS:
-                return False
+            return certificate_signed_by(child, facts_of(parent).key)
 
         ok = signature_cached(facts_of(parent).spki, facts_of(child).der, check)
         self._sig_cache[cache_key] = ok
