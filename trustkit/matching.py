@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import idna
@@ -70,20 +71,6 @@ def _dns_within(name: str, base: str) -> bool:
     if not base:
         return True
     return name == base or name.endswith("." + base)
-
-
-def _dns_may_reach(name: str, base: str) -> bool:
-    """Whether a host that ``name`` matches can be inside subtree ``base``: as
-    :func:`_dns_within`, and for a wildcard, also when ``base`` is one of the hosts
-    it matches (``*.example.com`` reaches ``bar.example.com``; CVE-2025-61727)."""
-    if _dns_within(name, base):
-        return True
-    name = name.rstrip(".").lower()
-    base = base.rstrip(".").lower()
-    if not name.startswith("*."):
-        return False
-    first, dot, parent = base.partition(".")
-    return bool(first) and bool(dot) and parent == name[2:]
 
 
 def dns_name_problem(value: str, *, wildcard: bool) -> str | None:
@@ -201,6 +188,80 @@ def _kind(name: x509.GeneralName) -> type:
     return type(name)
 
 
+_LISTED_SUBTREES = 5
+"""How many subtrees a violation message names before saying how many more there are."""
+
+
+def _listed(bases: Sequence[x509.GeneralName]) -> str:
+    shown = ", ".join(format_general_name(b) for b in bases[:_LISTED_SUBTREES])
+    more = len(bases) - _LISTED_SUBTREES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _key(name: x509.GeneralName) -> object:
+    """What a name or subtree is compared by, worked out once: a host name lower-cased
+    without its trailing period, a distinguished name normalised (RFC 5280 7.1)."""
+    if isinstance(name, x509.DNSName):
+        return name.value.rstrip(".").lower()
+    if isinstance(name, x509.DirectoryName):
+        return normalize_name(name.value)
+    return name
+
+
+def _dns_in(host: str, base: str) -> bool:
+    """:func:`_dns_within` over keys (lower case, no trailing period)."""
+    return not base or host == base or (host.endswith(base) and host[-len(base) - 1] == ".")
+
+
+def _dns_reaches(host: str, base: str) -> bool:
+    """Whether a host that ``host`` matches can be inside subtree ``base`` (keys): as
+    :func:`_dns_in`, and for a wildcard, also when ``base`` is one of the hosts it
+    matches (``*.example.com`` reaches ``bar.example.com``; CVE-2025-61727)."""
+    if _dns_in(host, base):
+        return True
+    if not host.startswith("*."):
+        return False
+    first, dot, parent = base.partition(".")
+    return bool(first) and bool(dot) and parent == host[2:]
+
+
+def _dn_in(name: NormalizedName, base: NormalizedName) -> bool:
+    return len(name) >= len(base) and name[: len(base)] == base
+
+
+def _key_within(
+    name: x509.GeneralName, key: object, base: x509.GeneralName, base_key: object
+) -> bool:
+    if isinstance(key, str) and isinstance(base_key, str):  # dNSName keys
+        return _dns_in(key, base_key)
+    if isinstance(name, x509.DirectoryName) and isinstance(base, x509.DirectoryName):
+        return _dn_in(key, base_key)  # type: ignore[arg-type]
+    return _within(name, base)
+
+
+def _key_excluded(
+    name: x509.GeneralName, key: object, base: x509.GeneralName, base_key: object
+) -> bool:
+    if isinstance(key, str) and isinstance(base_key, str):  # dNSName keys
+        return _dns_reaches(key, base_key)
+    return _key_within(name, key, base, base_key)
+
+
+@dataclass(frozen=True)
+class _Bases:
+    """The subtrees of one name form, read once per state instead of once per name."""
+
+    excluded: tuple[tuple[x509.GeneralName, object], ...]
+    """Each excluded subtree with its comparison key."""
+    permitted: tuple[tuple[tuple[x509.GeneralName, object], ...], ...]
+    """Only the permitted sets that hold a subtree of this form: the others do not
+    constrain it (RFC 5280 6.1.4 g: the intersection leaves other forms alone)."""
+    broken: str | None
+    """Why the first malformed subtree of this form is malformed, if one is."""
+    comparisons: int
+    """Subtrees a name of this form is compared with."""
+
+
 @dataclass(frozen=True)
 class NameConstraintState:
     """permitted_subtrees and excluded_subtrees of RFC 5280 6.1.2 (g, h).
@@ -221,6 +282,47 @@ class NameConstraintState:
         excluded = self.excluded + tuple(constraints.excluded_subtrees or ())
         return NameConstraintState(permitted, excluded)
 
+    @cached_property
+    def _by_kind(self) -> dict[type, _Bases]:
+        kinds = {_kind(b) for b in self.excluded}
+        kinds.update(_kind(b) for subtrees in self.permitted for b in subtrees)
+        found: dict[type, _Bases] = {}
+        for kind in kinds:
+            excluded = tuple(b for b in self.excluded if _kind(b) is kind)
+            permitted = tuple(
+                same
+                for same in (
+                    tuple(b for b in subtrees if _kind(b) is kind) for subtrees in self.permitted
+                )
+                if same
+            )
+            bases = [*excluded, *(b for same in permitted for b in same)]
+            broken = next(
+                (
+                    f"name constraint {format_general_name(b)}: {problem} (RFC 5280 4.2.1.10)"
+                    for b in bases
+                    if (problem := _base_problem(b)) is not None
+                ),
+                None,
+            )
+            found[kind] = _Bases(
+                tuple((b, _key(b)) for b in excluded) if broken is None else (),
+                tuple(tuple((b, _key(b)) for b in same) for same in permitted)
+                if broken is None
+                else (),
+                broken,
+                len(bases),
+            )
+        return found
+
+    def comparisons(self, names: Iterable[x509.GeneralName]) -> int:
+        """How many name-to-subtree comparisons checking ``names`` takes: the work that
+        a bound on name-constraint checking counts, known before any is done."""
+        by_kind = self._by_kind
+        return sum(
+            bases.comparisons for name in names if (bases := by_kind.get(_kind(name))) is not None
+        )
+
     def violations(self, names: Iterable[x509.GeneralName]) -> Iterator[str]:
         """Why each of ``names`` breaks the constraints, if it does.
 
@@ -229,40 +331,44 @@ class NameConstraintState:
         cannot be shown to be inside or outside a subtree, and so breaks them; so
         does a malformed subtree of the name's form, permitted or excluded.
         """
+        by_kind = self._by_kind
         for name in names:
-            kind = _kind(name)
-            excluded = [b for b in self.excluded if _kind(b) is kind]
-            permitted = [[b for b in subtrees if _kind(b) is kind] for subtrees in self.permitted]
-            bases = [*excluded, *(b for same in permitted for b in same)]
-            if not bases:
+            bases = by_kind.get(_kind(name))
+            if bases is None:
                 continue
             problem = _name_problem(name)
             if problem is not None:
                 yield f"{problem}, so it cannot meet the name constraints on its form"
                 continue
-            broken = next((b for b in bases if _base_problem(b) is not None), None)
-            if broken is not None:
-                yield (
-                    f"name constraint {format_general_name(broken)}: {_base_problem(broken)} "
-                    "(RFC 5280 4.2.1.10)"
-                )
+            if bases.broken is not None:
+                yield bases.broken
                 continue
-            for base in excluded:
-                reaches = (
-                    _dns_may_reach(name.value, base.value)
-                    if isinstance(name, x509.DNSName) and isinstance(base, x509.DNSName)
-                    else _within(name, base)
-                )
-                if reaches:
+            key = _key(name)
+            if isinstance(key, str):  # a host name: string keys, compared inline
+                for base, base_key in bases.excluded:
+                    if _dns_reaches(key, base_key):  # type: ignore[arg-type]
+                        yield (
+                            f"{format_general_name(name)} is inside excluded subtree "
+                            f"{format_general_name(base)}"
+                        )
+                for same in bases.permitted:
+                    if not any(_dns_in(key, b_key) for _, b_key in same):  # type: ignore[arg-type]
+                        yield (
+                            f"{format_general_name(name)} is outside the permitted subtrees "
+                            + _listed([b for b, _ in same])
+                        )
+                continue
+            for base, base_key in bases.excluded:
+                if _key_excluded(name, key, base, base_key):
                     yield (
                         f"{format_general_name(name)} is inside excluded subtree "
                         f"{format_general_name(base)}"
                     )
-            for same in permitted:
-                if same and not any(_within(name, b) for b in same):
+            for same in bases.permitted:
+                if not any(_key_within(name, key, b, b_key) for b, b_key in same):
                     yield (
                         f"{format_general_name(name)} is outside the permitted subtrees "
-                        + ", ".join(format_general_name(b) for b in same)
+                        + _listed([b for b, _ in same])
                     )
 
     def violation(self, names: Iterable[x509.GeneralName]) -> str | None:
