@@ -22,6 +22,7 @@ say what, so a program never has to parse a message::
     │   └── AlreadyRevokedError    the certificate was revoked before
     ├── ValidationError            a certificate path is not acceptable
     │   ├── PathBuildingError      no path from the certificate to a trust anchor
+    │   ├── ValidationLimitError   a bound on validation work ran out; ``limit`` names it
     │   ├── PathValidationError    RFC 5280 section 6 rejected the path
     │   ├── InvalidPurposeError    key usage / extended key usage / host name mismatch
     │   ├── DisallowedAlgorithmError an algorithm the algorithm policy refuses
@@ -70,6 +71,7 @@ __all__ = [
     "TimestampError",
     "TrustkitError",
     "ValidationError",
+    "ValidationLimitError",
     "Violation",
 ]
 
@@ -213,6 +215,27 @@ class ValidationError(TrustkitError):
 
 class PathBuildingError(ValidationError):
     """No path from the certificate to any trust anchor could be built."""
+
+
+class ValidationLimitError(ValidationError):
+    """Validation stopped at a bound on its work (against hostile certificates).
+
+    ``limit`` names the :class:`~trustkit.validation.ValidationPolicy` field that
+    was reached, ``value`` is its value.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        value: int,
+        path: Sequence[object] = (),
+        index: int | None = None,
+    ) -> None:
+        self.limit = limit
+        self.value = value
+        super().__init__(message, path=path, index=index)
 
 
 class PathValidationError(ValidationError):

@@ -19,6 +19,8 @@ from ._fetch import DEFAULT_FETCH_LIMIT, DEFAULT_FETCH_TIMEOUT, HttpFetcher
 from ._model import (
     ANY_POLICY,
     DEFAULT_MAX_INTERMEDIATES,
+    DEFAULT_MAX_NAME_CONSTRAINT_CHECKS,
+    DEFAULT_MAX_SIGNATURE_CHECKS,
     DEFAULT_MAX_WORK,
     DEFAULT_OCSP_TOLERANCE,
     AlgorithmPolicy,
@@ -29,6 +31,7 @@ from ._model import (
     RevocationStatus,
     ValidationPolicy,
     ValidationResult,
+    WebProfile,
 )
 from ._validate import validate
 
@@ -37,6 +40,8 @@ __all__ = [
     "DEFAULT_FETCH_LIMIT",
     "DEFAULT_FETCH_TIMEOUT",
     "DEFAULT_MAX_INTERMEDIATES",
+    "DEFAULT_MAX_NAME_CONSTRAINT_CHECKS",
+    "DEFAULT_MAX_SIGNATURE_CHECKS",
     "DEFAULT_MAX_WORK",
     "DEFAULT_OCSP_TOLERANCE",
     "AlgorithmPolicy",
@@ -48,6 +53,7 @@ __all__ = [
     "RevocationStatus",
     "ValidationPolicy",
     "ValidationResult",
+    "WebProfile",
     "hostname_matches",
     "names_equal",
     "validate",

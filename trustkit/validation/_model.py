@@ -12,6 +12,8 @@ from cryptography.x509.oid import CertificatePoliciesOID
 __all__ = [
     "ANY_POLICY",
     "DEFAULT_MAX_INTERMEDIATES",
+    "DEFAULT_MAX_NAME_CONSTRAINT_CHECKS",
+    "DEFAULT_MAX_SIGNATURE_CHECKS",
     "DEFAULT_MAX_WORK",
     "DEFAULT_OCSP_TOLERANCE",
     "AlgorithmPolicy",
@@ -22,6 +24,7 @@ __all__ = [
     "RevocationStatus",
     "ValidationPolicy",
     "ValidationResult",
+    "WebProfile",
 ]
 
 ANY_POLICY = CertificatePoliciesOID.ANY_POLICY
@@ -32,6 +35,18 @@ DEFAULT_MAX_INTERMEDIATES = 10
 
 DEFAULT_MAX_WORK = 2000
 """Most issuer candidates and signature checks one validation may spend."""
+
+DEFAULT_MAX_SIGNATURE_CHECKS = 100
+"""Most certificate signatures one validation may verify while building paths: Go's
+crypto/x509 and rustls-webpki stop at 100, cryptography's verifier at 128. An honest
+path needs one per certificate; each check of a hostile pool's big RSA key costs
+milliseconds."""
+
+DEFAULT_MAX_NAME_CONSTRAINT_CHECKS = 250_000
+"""Most name-to-subtree comparisons one validation may make, over every path it tries:
+Go allows 250,000 per certificate, cryptography 2^20 per validation. Real chains need a
+few thousand (a hundred names under two CAs with a few dozen subtrees each); a quarter
+of a million takes this engine about a fifth of a second."""
 
 DEFAULT_OCSP_TOLERANCE = timedelta(minutes=5)
 """Clock skew accepted on an OCSP response's thisUpdate and nextUpdate."""
@@ -61,6 +76,20 @@ class Purpose(enum.Enum):
     """A delegated OCSP responder: OCSPSigning EKU (RFC 6960 4.2.2.2)."""
     ANY = "any"
     """No key-usage or extended-key-usage requirement on the end entity."""
+
+
+class WebProfile(enum.Enum):
+    """How much of the CA/Browser Forum profile a TLS path is held to (see
+    docs/security.md, "Where validation departs from the web profile")."""
+
+    BROWSER = "browser"
+    """What browsers enforce: the profile's structural rules, and no wildcard over a
+    public suffix of the ICANN section (as Chrome); a commonName that is no SAN, a
+    leaf without extendedKeyUsage, an RSA modulus that is not a whole number of
+    bytes, a non-critical nameConstraints and underscores in host names pass."""
+    STRICT = "strict"
+    """The Baseline Requirements wherever a relying party can see them: also refuses
+    each of the departures that ``BROWSER`` lets pass."""
 
 
 class RevocationMode(enum.Enum):
@@ -167,6 +196,14 @@ class ValidationPolicy:
     as the max_chain_depth of cryptography's verifier."""
     max_work: int = DEFAULT_MAX_WORK
     """Bound on issuer candidates examined plus signatures checked, against hostile pools."""
+    max_signature_checks: int = DEFAULT_MAX_SIGNATURE_CHECKS
+    """Bound on certificate signatures verified while building paths."""
+    max_name_constraint_checks: int = DEFAULT_MAX_NAME_CONSTRAINT_CHECKS
+    """Bound on name-to-subtree comparisons (names times constraints, summed over the
+    certificates of every path tried); past it the chain is refused, as cryptography and
+    Go refuse it, whatever its names."""
+    web_profile: WebProfile = WebProfile.BROWSER
+    """The CA/Browser Forum profile applied to paths for TLS purposes."""
     ocsp_tolerance: timedelta = DEFAULT_OCSP_TOLERANCE
     """Clock skew accepted on OCSP thisUpdate and nextUpdate."""
     use_delta_crls: bool = True
@@ -177,8 +214,11 @@ class ValidationPolicy:
             raise ValueError("initial_policy_set: must not be empty (RFC 5280 6.1.1 c)")
         if self.max_intermediates < 0:
             raise ValueError("max_intermediates: must not be negative")
-        if self.max_work < 1:
-            raise ValueError("max_work: must be at least 1")
+        for name in ("max_work", "max_signature_checks", "max_name_constraint_checks"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1")
+        if not isinstance(self.web_profile, WebProfile):
+            raise TypeError("web_profile: expected a WebProfile")
 
 
 @dataclass(frozen=True)

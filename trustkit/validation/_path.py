@@ -84,11 +84,14 @@ def process_path(
     at: datetime,
     policy: ValidationPolicy,
     signed_by: Callable[[int], str | None],
+    spend_name_checks: Callable[[int], None] | None = None,
 ) -> PathOutcome:
     """Run RFC 5280 6.1 over ``path`` (end entity first, trust anchor last).
 
     ``signed_by(index)`` says why certificate ``index`` is not signed by
     ``index + 1`` (signature or algorithm), or ``None`` when it is.
+    ``spend_name_checks(n)`` is told how many name-to-subtree comparisons a
+    certificate's names are about to take, and may raise to stop them.
     Raises :class:`PathValidationError` naming the certificate at fault.
     """
     n = len(path) - 1  # certificates below the anchor
@@ -155,9 +158,10 @@ def process_path(
             # 6.1.3 (b, c): name constraints.
             # (Without any constraint yet, no name can break one.)
             if not (self_issued and not last) and (constraints.permitted or constraints.excluded):
-                why = constraints.violation(
-                    constrained_names(cert.subject, _subject_alt_names(cert))
-                )
+                names = constrained_names(cert.subject, _subject_alt_names(cert))
+                if spend_name_checks is not None:
+                    spend_name_checks(constraints.comparisons(names))
+                why = constraints.violation(names)
                 if why is not None:
                     raise fail(idx, f"name constraints violated: {why} (RFC 5280 6.1.3 b, c)")
 

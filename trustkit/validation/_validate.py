@@ -19,6 +19,7 @@ from ..errors import (
     PathValidationError,
     TrustkitError,
     ValidationError,
+    ValidationLimitError,
 )
 from ..matching import NormalizedName
 from ..names import format_name
@@ -44,8 +45,19 @@ _PARSE_ERRORS = (
 )
 
 
-class _WorkExceeded(Exception):
-    """Internal: the bound on path-building work was reached."""
+class _LimitReached(Exception):
+    """Internal: a bound on validation work was reached; ``limit`` names the policy field."""
+
+    def __init__(self, limit: str, value: int, what: str) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.value = value
+        self.what = what
+
+
+_PATH_BUILDING_LIMITS = frozenset({"max_work", "max_signature_checks"})
+"""Bounds on the search for a path: a path that failed validation before one of them
+was reached says more than the bound does."""
 
 
 def _spki(cert: x509.Certificate) -> bytes:
@@ -65,6 +77,8 @@ class _Builder:
         self.policy = policy
         self.fetcher = fetcher
         self.work = 0
+        self.signature_checks = 0
+        self.name_constraint_checks = 0
         self.anchors = list(dict.fromkeys(anchors))
         self.anchor_set = set(self.anchors)
         self._anchor_names: set[NormalizedName] = set()
@@ -90,7 +104,20 @@ class _Builder:
     def spend(self, amount: int = 1) -> None:
         self.work += amount
         if self.work > self.policy.max_work:
-            raise _WorkExceeded
+            raise _LimitReached(
+                "max_work", self.policy.max_work, "candidate issuers and signature checks"
+            )
+
+    def spend_name_constraint_checks(self, comparisons: int) -> None:
+        """Count ``comparisons`` before they are made: a certificate whose names would
+        take the total past the bound is refused without comparing any of them."""
+        self.name_constraint_checks += comparisons
+        if self.name_constraint_checks > self.policy.max_name_constraint_checks:
+            raise _LimitReached(
+                "max_name_constraint_checks",
+                self.policy.max_name_constraint_checks,
+                "name-constraint comparisons (names times subtrees, over every path tried)",
+            )
 
     def signs(self, child: x509.Certificate, parent: x509.Certificate) -> bool:
         """Whether ``parent``'s key verifies ``child``'s signature (no policy applied)."""
@@ -100,6 +127,13 @@ class _Builder:
         # Work is counted per validation, whatever the shared cache holds, so that a
         # result never depends on what was validated before.
         self.spend()
+        self.signature_checks += 1
+        if self.signature_checks > self.policy.max_signature_checks:
+            raise _LimitReached(
+                "max_signature_checks",
+                self.policy.max_signature_checks,
+                "certificate signature checks",
+            )
 
         def check() -> bool:
             return certificate_signed_by(child, facts_of(parent).key)
@@ -291,10 +325,12 @@ def validate(
         )
     except TrustkitError:
         raise
-    except _WorkExceeded:
-        raise PathBuildingError(
-            f"path building gave up after {policy.max_work} candidates and signature checks"
-            " (ValidationPolicy.max_work)",
+    except _LimitReached as limit:
+        raise ValidationLimitError(
+            f"validation gave up: more than {limit.value} {limit.what} "
+            f"(ValidationPolicy.{limit.limit})",
+            limit=limit.limit,
+            value=limit.value,
             path=(cert,),
             index=0,
         ) from None
@@ -394,6 +430,8 @@ def _validate(
                     revocation=policy.revocation,
                     max_intermediates=policy.max_intermediates,
                     max_work=policy.max_work,
+                    max_signature_checks=policy.max_signature_checks,
+                    max_name_constraint_checks=policy.max_name_constraint_checks,
                     ocsp_tolerance=policy.ocsp_tolerance,
                     use_delta_crls=policy.use_delta_crls,
                 ),
@@ -427,9 +465,10 @@ def _validate(
             except ValidationError as exc:
                 if first_error is None:
                     first_error = exc
-    except _WorkExceeded:
-        # A path that failed validation says more than running out of budget.
-        if first_error is not None:
+    except _LimitReached as limit:
+        # A path that failed validation says more than running out of search budget;
+        # the name-constraint bound is about the chain in hand and always stands.
+        if first_error is not None and limit.limit in _PATH_BUILDING_LIMITS:
             raise first_error from None
         raise
     if first_error is not None:
@@ -506,7 +545,13 @@ def _check_path(
                 path=path,
                 index=index,
             )
-    outcome = process_path(path, at=at, policy=policy, signed_by=signed_by)
+    outcome = process_path(
+        path,
+        at=at,
+        policy=policy,
+        signed_by=signed_by,
+        spend_name_checks=builder.spend_name_constraint_checks,
+    )
     check_purpose(path, purpose, hostname)
     if purpose in WEB_PURPOSES:
         check_web_profile(path, purpose)
