@@ -12,12 +12,13 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from urllib.parse import urlsplit
 
 import idna
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from publicsuffixlist import PublicSuffixList
 
 from .names import format_general_name
 
@@ -27,8 +28,10 @@ __all__ = [
     "constrained_names",
     "dns_name_problem",
     "hostname_matches",
+    "is_public_suffix",
     "names_equal",
     "normalize_name",
+    "wildcard_over_public_suffix",
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -414,6 +417,30 @@ def common_name_problem(subject: x509.Name, sans: Sequence[x509.GeneralName]) ->
 # --- host names (RFC 9525) ---------------------------------------------------------------
 
 
+@cache
+def _public_suffix_list(icann_only: bool) -> PublicSuffixList:
+    # Read once per process, on first use (about 0.2 s), from the list that ships with
+    # the publicsuffixlist package; updating the package updates the list. A TLD the
+    # list does not know (an intranet's "corp") is not taken for a public suffix, as
+    # Chrome's registry_controlled_domains does not (EXCLUDE_UNKNOWN_REGISTRIES).
+    return PublicSuffixList(only_icann=icann_only, accept_unknown=False)
+
+
+def is_public_suffix(domain: str, *, icann_only: bool = True) -> bool:
+    """Whether ``domain`` (A-labels) is a public suffix: one of the ICANN section of the
+    Public Suffix List (``co.uk``, ``gov``), or with ``icann_only=False`` also one of
+    its private section (``github.io``, ``appspot.com``)."""
+    domain = domain.rstrip(".").lower()
+    return bool(domain) and bool(_public_suffix_list(icann_only).is_public(domain))
+
+
+def wildcard_over_public_suffix(pattern: str, *, icann_only: bool = True) -> bool:
+    """Whether ``pattern`` is a wildcard whose fixed part is a public suffix
+    (``*.co.uk``): a name no one registrant holds (CA/Browser Forum BR 3.2.2.6)."""
+    pattern = pattern.rstrip(".").lower()
+    return pattern.startswith("*.") and is_public_suffix(pattern[2:], icann_only=icann_only)
+
+
 def _to_alabel(host: str) -> str | None:
     host = host.rstrip(".")
     if not host:
@@ -448,8 +475,15 @@ def _dns_matches(pattern: str, host: str) -> bool:
         return False
     if first == "*":
         # RFC 9525 6.3: a wildcard is only the whole left-most label, matches exactly
-        # one label, and needs at least two labels after it.
-        return len(rest) >= 2 and rest == h_labels[1:] and bool(h_labels[0])
+        # one label, and needs at least two labels after it. It must not stand for a
+        # public suffix's registrants (*.co.uk), as Chrome refuses for the ICANN
+        # section (RFC 9525 6.3 leaves clients free to refuse more wildcards).
+        return (
+            len(rest) >= 2
+            and rest == h_labels[1:]
+            and bool(h_labels[0])
+            and not wildcard_over_public_suffix(pattern)
+        )
     if "*" in first:
         return False
     return p_labels == h_labels
@@ -459,7 +493,8 @@ def hostname_matches(san: Sequence[x509.GeneralName], hostname: str) -> bool:
     """Whether ``hostname`` (DNS name, U-label, or IP literal) is named by ``san``.
 
     DNS names match dNSName entries only (no common-name fallback), IP
-    addresses match iPAddress entries only (RFC 9525 6.2, 6.3).
+    addresses match iPAddress entries only (RFC 9525 6.2, 6.3). A wildcard over a
+    public suffix of the ICANN section (``*.co.uk``) matches nothing.
     """
     ip = _parse_ip(hostname)
     if ip is not None:

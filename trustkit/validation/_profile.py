@@ -10,10 +10,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ..errors import DecodeError, PathValidationError
+from ..matching import common_name_problem, wildcard_over_public_suffix
 from ..names import format_name
 from ._cache import facts_of
 from ._crypto import certificate_signed_by
-from ._model import Purpose
+from ._model import Purpose, WebProfile
 from ._path import is_self_issued
 
 __all__ = ["WEB_PURPOSES", "check_web_profile"]
@@ -161,8 +162,50 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
     return None
 
 
-def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> None:
-    """Raise :class:`PathValidationError` where ``path`` breaks the web PKI profile."""
+def _strict_problem(cert: x509.Certificate, is_ee: bool, purpose: Purpose) -> str | None:
+    """The first rule that only :attr:`WebProfile.STRICT` holds ``cert`` to, or ``None``.
+
+    Each is a Baseline Requirement that browsers do not enforce on relying parties'
+    behalf (docs/security.md says why each is not in the default).
+    """
+    exts = facts_of(cert).extensions_by_oid()
+    key = facts_of(cert).key
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size % 8:
+        return f"RSA modulus of {key.key_size} bits is not a multiple of 8 (CABF 6.1.5)"
+    nc = exts.get(ExtensionOID.NAME_CONSTRAINTS)
+    if nc is not None and not nc.critical:
+        return "nameConstraints must be critical (RFC 5280 4.2.1.10)"
+    if not is_ee:
+        return None
+    if exts.get(ExtensionOID.EXTENDED_KEY_USAGE) is None:
+        return "extendedKeyUsage is required (CABF 7.1.2.7.10)"
+    san = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    names = (
+        list(san.value)
+        if san is not None and isinstance(san.value, x509.SubjectAlternativeName)
+        else []
+    )
+    for name in names:
+        if not isinstance(name, x509.DNSName):
+            continue
+        if "_" in name.value:
+            return f"dNSName {name.value!r} holds an underscore (CABF 7.1.2.7.12, RFC 5280 4.2.1.6)"
+        if wildcard_over_public_suffix(name.value, icann_only=False):
+            return f"dNSName {name.value!r} is a wildcard over a public suffix (CABF 3.2.2.6)"
+    if purpose is Purpose.TLS_SERVER:
+        problem = common_name_problem(cert.subject, names)
+        if problem is not None:
+            return problem
+    return None
+
+
+def check_web_profile(
+    path: Sequence[x509.Certificate],
+    purpose: Purpose,
+    profile: WebProfile = WebProfile.BROWSER,
+) -> None:
+    """Raise :class:`PathValidationError` where ``path`` breaks the web PKI profile, as
+    much of it as ``profile`` holds paths to."""
 
     def fail(index: int, message: str) -> PathValidationError:
         subject = format_name(path[index].subject)
@@ -176,9 +219,12 @@ def check_web_profile(path: Sequence[x509.Certificate], purpose: Purpose) -> Non
         is_ee = index == 0 and len(path) > 1
         is_anchor = index == len(path) - 1
         memo = facts_of(cert).memo
-        memo_key = ("web profile", is_ee, is_anchor, purpose)
-        if memo_key not in memo:  # a function of the certificate, its role and the purpose
-            memo[memo_key] = _problem(cert, is_ee, is_anchor, purpose)
+        memo_key = ("web profile", is_ee, is_anchor, purpose, profile)
+        if memo_key not in memo:  # a function of the certificate, its role, purpose, profile
+            found = _problem(cert, is_ee, is_anchor, purpose)
+            if found is None and profile is WebProfile.STRICT:
+                found = _strict_problem(cert, is_ee, purpose)
+            memo[memo_key] = found
         problem = memo[memo_key]
         if problem is not None:
             raise fail(index, str(problem))

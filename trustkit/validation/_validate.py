@@ -554,7 +554,7 @@ def _check_path(
     )
     check_purpose(path, purpose, hostname)
     if purpose in WEB_PURPOSES:
-        check_web_profile(path, purpose)
+        check_web_profile(path, purpose, policy.web_profile)
     checker = RevocationChecker(
         policy=policy,
         at=at,
