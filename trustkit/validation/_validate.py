@@ -90,6 +90,7 @@ class _Builder:
         for cert in [*self.anchors, *self.pool]:
             self._index(cert)
         self._sig_cache: dict[tuple[int, int], bool] = {}
+        self._ranked: dict[tuple[NormalizedName, bytes | None], list[x509.Certificate]] = {}
         self._fetched_urls: set[str] = set()
         self.last_failure: tuple[int, str] | None = None
         self.signers_in_progress: set[x509.Certificate] = set()
@@ -155,6 +156,13 @@ class _Builder:
             aki = ext.value.key_identifier if ext is not None else None
         except MalformedCertificate:
             aki = None
+        memo_key = (issuer, aki)
+        if self.fetcher is None and memo_key in self._ranked:
+            # Twins of one CA share their issuer's candidates: ranked once, not per twin.
+            return self._ranked[memo_key]
+        # Ranking reads every candidate's extensions: work, counted as such, so that a
+        # pool of thousands of certificates under one name is refused before it is sorted.
+        self.spend(len(found))
 
         def rank(candidate: x509.Certificate) -> tuple[int, int]:
             ski: bytes | None = None
@@ -174,7 +182,10 @@ class _Builder:
                 near = False
             return (key_rank, 1 if near else 2)
 
-        return sorted(found, key=rank)
+        ranked = sorted(found, key=rank)
+        if self.fetcher is None:
+            self._ranked[memo_key] = ranked
+        return ranked
 
     def _fetch_issuers(self, cert: x509.Certificate) -> None:
         assert self.fetcher is not None
