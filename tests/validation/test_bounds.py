@@ -8,10 +8,13 @@ measures how long the worst cases take.
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from cryptography import x509
 
-from trustkit.errors import PathBuildingError, ValidationLimitError
+from trustkit.errors import PathBuildingError, PathValidationError, ValidationLimitError
+from trustkit.matching import NameConstraintState
 from trustkit.validation import (
     DEFAULT_MAX_NAME_CONSTRAINT_CHECKS,
     DEFAULT_MAX_SIGNATURE_CHECKS,
@@ -160,3 +163,45 @@ def test_twins_times_decoys_stay_within_the_bound(pki: Pki) -> None:
 def test_bounds_must_be_positive(field: str) -> None:
     with pytest.raises(ValueError, match=field):
         ValidationPolicy(**{field: 0})  # type: ignore[arg-type]
+
+
+def test_comparisons_count_subtrees_of_the_names_own_form() -> None:
+    state = NameConstraintState().add(
+        x509.NameConstraints(
+            [x509.DNSName("a.example"), x509.DNSName("b.example")],
+            [x509.IPAddress(ipaddress.ip_network("10.0.0.0/8")), x509.DNSName("c.example")],
+        )
+    )
+    state = state.add(x509.NameConstraints([x509.DNSName("a.example")], None))
+    names = [
+        x509.DNSName("x.a.example"),
+        x509.DNSName("y.a.example"),
+        x509.IPAddress(ipaddress.ip_address("11.1.2.3")),
+        x509.RFC822Name("someone@a.example"),  # no rfc822Name subtree: nothing to compare
+    ]
+    # Each host name meets 4 dNSName subtrees, the address 1 iPAddress subtree.
+    assert state.comparisons(names) == 4 + 4 + 1
+    assert state.violation(names) is None
+    assert state.comparisons([]) == 0 and NameConstraintState().comparisons(names) == 0
+
+
+def test_a_violation_names_five_subtrees_and_counts_the_rest() -> None:
+    subtrees = [x509.DNSName(f"host{i}.example.gov") for i in range(40)]
+    state = NameConstraintState().add(x509.NameConstraints(subtrees, None))
+    why = state.violation([x509.DNSName("elsewhere.example.org")])
+    assert why is not None
+    assert why.endswith("dns:host4.example.gov and 35 more")
+    assert "host5" not in why
+
+
+def test_a_hostile_chain_with_a_bad_name_is_refused_by_the_bound_before_comparing() -> None:
+    # 600 subtrees over 600 names, the last outside them: the bound speaks first,
+    # because the count is known before any name is compared.
+    root = issue("NC Root", None, ca=True)
+    inter = _constrained(root, "NC Issuing CA", 600)
+    ee = leaf(inter, dns=[*(f"host{i % 300}.example.gov" for i in range(599)), "x.example.org"])
+    with pytest.raises(ValidationLimitError, match="max_name_constraint_checks"):
+        _run(root, ee, [inter])
+    # With the bound raised out of the way, the same chain is refused for its name.
+    with pytest.raises(PathValidationError, match=r"x\.example\.org is outside"):
+        _run(root, ee, [inter], ValidationPolicy(max_name_constraint_checks=600 * 600))
