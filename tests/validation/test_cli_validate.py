@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from trustkit.cli import cli
 
-from .conftest import AT, Pki, issue, make_crl
+from .conftest import AT, Pki, issue, leaf, make_crl
 
 
 def _write(path: Path, *certs: x509.Certificate, der: bool = False) -> str:
@@ -96,3 +96,31 @@ def test_cli_hard_fail_without_evidence_and_garbage(pki: Pki, tmp_path: Path) ->
     assert run.exit_code == 1 and "garbage.pem" in run.output
     run = CliRunner().invoke(cli, _args(pki, tmp_path, "--at", "yesterday"))
     assert run.exit_code == 2
+
+
+def test_cli_refuses_a_hostile_chain_in_one_line(tmp_path: Path) -> None:
+    # 500 subtrees over 501 names: over the name-constraint bound, refused with the
+    # bound's name and exit status 1; the twin with 500 names is valid.
+    root = issue("NC Root", None, ca=True)
+    subtrees = [x509.DNSName(f"host{i}.example.gov") for i in range(500)]
+    inter = issue("NC CA", root, ca=True, name_constraints=x509.NameConstraints(subtrees, None))
+    for count, code in ((501, 1), (500, 0)):
+        ee = leaf(inter, dns=[f"host{i % 500}.example.gov" for i in range(count)])
+        run = CliRunner().invoke(
+            cli,
+            [
+                "validate",
+                _write(tmp_path / "ee.pem", ee.cert),
+                "--trust",
+                _write(tmp_path / "root.pem", root.cert),
+                "--untrusted",
+                _write(tmp_path / "chain.pem", inter.cert),
+                "--at",
+                AT.isoformat(),
+            ],
+        )
+        assert run.exit_code == code, run.output
+        if code:
+            assert "max_name_constraint_checks" in run.output
+            assert "Traceback" not in run.output
+            assert len(run.output.strip().splitlines()) == 1
