@@ -19,8 +19,10 @@ from trustkit.keys import (
     DEFAULT_LEAF_KEY_TYPE,
     MIN_PBKDF2_ITERATIONS,
     PBKDF2_ITERATIONS,
+    TEST_KDF_ITERATIONS_ENV,
     KeyType,
     PrivateKey,
+    default_kdf_iterations,
     describe_key,
     generate_key,
     key_type_of,
@@ -107,7 +109,11 @@ def test_save_load_round_trip_with_mode_0600(tmp_path: Path, ec_key: PrivateKey)
 
 
 @pytest.mark.interop
-def test_key_file_kdf_parameters_as_openssl_reads_them(tmp_path: Path, ec_key: PrivateKey) -> None:
+def test_key_file_kdf_parameters_as_openssl_reads_them(
+    tmp_path: Path, ec_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shipped count, as a user gets it: without the test suite's cheap setting.
+    monkeypatch.delenv(TEST_KDF_ITERATIONS_ENV)
     path = save_private_key(ec_key, tmp_path / "key.pem", PASSPHRASE)
     dump = _openssl("asn1parse", "-in", str(path)).stdout.decode()
     assert ":PBES2" in dump
@@ -121,6 +127,66 @@ def test_key_file_kdf_parameters_as_openssl_reads_them(tmp_path: Path, ec_key: P
     assert public_key_fingerprint(load_private_key_file(fast, PASSPHRASE)) == (
         public_key_fingerprint(ec_key)
     )
+
+
+def _pbkdf2_count(path: Path) -> int:
+    """The PBKDF2 iteration count protecting a key file or PKCS#12 file, as OpenSSL reads it."""
+    if path.suffix == ".p12":
+        info = _openssl(
+            "pkcs12", "-info", "-noout", "-in", str(path), "-passin", f"pass:{PASSPHRASE.decode()}"
+        )
+        # "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 1000, PRF hmacWithSHA256"
+        counts = {
+            line.split("Iteration ")[1].split(",")[0]
+            for line in (info.stdout + info.stderr).decode().splitlines()
+            if "PBKDF2" in line
+        }
+        assert len(counts) == 1, counts
+        return int(counts.pop())
+    lines = _openssl("asn1parse", "-in", str(path)).stdout.decode().splitlines()
+    at = next(i for i, line in enumerate(lines) if ":PBKDF2" in line)
+    # PBKDF2-params (RFC 8018 A.2): salt OCTET STRING, then iterationCount INTEGER.
+    count = next(line for line in lines[at:] if "INTEGER" in line)
+    return int(count.rsplit(":", 1)[1], 16)
+
+
+@pytest.mark.interop
+def test_test_only_kdf_setting_is_the_suites_and_never_the_default(
+    tmp_path: Path, ec_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+
+    from trustkit.bundles import PKCS12_KDF_ROUNDS, export_pkcs12
+
+    name = x509.Name.from_rfc4514_string("CN=KDF test")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    certificate = x509.CertificateBuilder(
+        name, name, ec_key.public_key(), 1, start, start + timedelta(1)
+    ).sign(ec_key, hashes.SHA256())
+    # tests/conftest.py sets the test-only count for the whole suite ...
+    assert default_kdf_iterations() == MIN_PBKDF2_ITERATIONS
+    save_private_key(ec_key, tmp_path / "cheap.pem", PASSPHRASE)
+    (tmp_path / "cheap.p12").write_bytes(export_pkcs12(certificate, ec_key, [], PASSPHRASE))
+    assert _pbkdf2_count(tmp_path / "cheap.pem") == MIN_PBKDF2_ITERATIONS
+    assert _pbkdf2_count(tmp_path / "cheap.p12") == MIN_PBKDF2_ITERATIONS
+    # ... and without it, what ships is the full count for both kinds of file.
+    monkeypatch.delenv(TEST_KDF_ITERATIONS_ENV)
+    assert default_kdf_iterations() == PBKDF2_ITERATIONS
+    save_private_key(ec_key, tmp_path / "full.pem", PASSPHRASE)
+    (tmp_path / "full.p12").write_bytes(export_pkcs12(certificate, ec_key, [], PASSPHRASE))
+    assert _pbkdf2_count(tmp_path / "full.pem") == PBKDF2_ITERATIONS
+    assert _pbkdf2_count(tmp_path / "full.p12") == PKCS12_KDF_ROUNDS == PBKDF2_ITERATIONS
+
+
+@pytest.mark.parametrize("value", ["999", "0", "-5000", "fast", "", "1e6"])
+def test_test_only_kdf_setting_refuses_what_is_not_a_count(
+    value: str, ec_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TEST_KDF_ITERATIONS_ENV, value)
+    with pytest.raises(KeyFileError, match=TEST_KDF_ITERATIONS_ENV):
+        serialize_private_key(ec_key, PASSPHRASE)
 
 
 def test_too_few_kdf_iterations_refused(ec_key: PrivateKey) -> None:

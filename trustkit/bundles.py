@@ -20,17 +20,25 @@ from cryptography.hazmat.primitives.serialization import (
 
 from .encoding import pem_encode
 from .errors import InputError, PassphraseError
-from .keys import PrivateKey
+from .keys import PBKDF2_ITERATIONS, PrivateKey, default_kdf_iterations
 
 __all__ = ["PKCS12_KDF_ROUNDS", "chain_pem", "export_pkcs12", "load_pkcs12"]
 
 PKCS12_KDF_ROUNDS = 600_000
-"""PBKDF2 rounds protecting a PKCS#12 file, as for key files."""
+"""PBKDF2 rounds protecting a PKCS#12 file, as for key files (and, like theirs,
+replaced by ``$TRUSTKIT_TEST_KDF_ITERATIONS`` in tests only; see
+:func:`trustkit.keys.default_kdf_iterations`)."""
 
 
 def chain_pem(certificates: Sequence[x509.Certificate]) -> bytes:
     """Certificates as one PEM bundle, in the order given (end entity first)."""
     return b"".join(pem_encode("CERTIFICATE", c.public_bytes(Encoding.DER)) for c in certificates)
+
+
+def _kdf_rounds() -> int:
+    rounds = default_kdf_iterations()
+    # The test-only variable lowers both counts; otherwise PKCS12_KDF_ROUNDS stands.
+    return PKCS12_KDF_ROUNDS if rounds == PBKDF2_ITERATIONS else rounds
 
 
 def export_pkcs12(
@@ -48,7 +56,7 @@ def export_pkcs12(
         raise InputError("PKCS#12: the key does not belong to the certificate")
     encryption = (
         PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(PKCS12_KDF_ROUNDS)
+        .kdf_rounds(_kdf_rounds())
         .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
         .hmac_hash(hashes.SHA256())
         .build(passphrase)

@@ -44,10 +44,12 @@ __all__ = [
     "DEFAULT_LEAF_KEY_TYPE",
     "MIN_PBKDF2_ITERATIONS",
     "PBKDF2_ITERATIONS",
+    "TEST_KDF_ITERATIONS_ENV",
     "KeyType",
     "PrivateKey",
     "PublicKey",
     "SignatureHash",
+    "default_kdf_iterations",
     "describe_key",
     "generate_key",
     "key_type_of",
@@ -76,6 +78,36 @@ PBKDF2_ITERATIONS = 600_000
 
 MIN_PBKDF2_ITERATIONS = 1000
 """The least RFC 8018 section 4.2 allows; lower counts are refused."""
+
+TEST_KDF_ITERATIONS_ENV = "TRUSTKIT_TEST_KDF_ITERATIONS"
+"""TEST ONLY: the environment variable that replaces :data:`PBKDF2_ITERATIONS` for new files.
+
+A test suite writes hundreds of key and PKCS#12 files, each costing 0.1 s of
+PBKDF2 at the shipped count and as much again when read back; the suite's
+``conftest.py`` sets this to :data:`MIN_PBKDF2_ITERATIONS`. It is honoured only
+when set, never below that minimum, and nothing in trustkit sets it: a file
+written under it is as weak as its count says (``openssl asn1parse`` shows it).
+"""
+
+
+def default_kdf_iterations() -> int:
+    """The PBKDF2 count for new key and PKCS#12 files: :data:`PBKDF2_ITERATIONS`,
+    unless ``$TRUSTKIT_TEST_KDF_ITERATIONS`` (TEST ONLY) says otherwise.
+
+    :raises KeyFileError: the variable is set but not a count of at least
+        :data:`MIN_PBKDF2_ITERATIONS`.
+    """
+    value = os.environ.get(TEST_KDF_ITERATIONS_ENV)
+    if value is None:
+        return PBKDF2_ITERATIONS
+    if not value.isdigit() or int(value) < MIN_PBKDF2_ITERATIONS:
+        # A typo must not silently fall back to, or below, anything: say so.
+        raise KeyFileError(
+            f"${TEST_KDF_ITERATIONS_ENV}: {value!r} is not a PBKDF2 count of at least "
+            f"{MIN_PBKDF2_ITERATIONS} (RFC 8018 section 4.2)"
+        )
+    return int(value)
+
 
 _SALT_BYTES = 16
 _AES_KEY_BYTES = 32
@@ -216,18 +248,21 @@ def _check_passphrase(passphrase: bytes) -> None:
 
 
 def serialize_private_key(
-    key: PrivateKey, passphrase: bytes | None, *, kdf_iterations: int = PBKDF2_ITERATIONS
+    key: PrivateKey, passphrase: bytes | None, *, kdf_iterations: int | None = None
 ) -> bytes:
     """``key`` as PKCS#8 PEM, encrypted with ``passphrase`` unless it is ``None``.
 
     Encryption is PBES2 (RFC 8018): PBKDF2-HMAC-SHA256 with ``kdf_iterations``
-    rounds and a random 16-byte salt, then AES-256-CBC. ``openssl pkey`` and
-    every other PKCS#8 reader load it. (cryptography's own
-    ``BestAvailableEncryption`` fixes the count at 2048, too few for a CA key.)
+    rounds (default :func:`default_kdf_iterations`) and a random 16-byte salt, then
+    AES-256-CBC. ``openssl pkey`` and every other PKCS#8 reader load it.
+    (cryptography's own ``BestAvailableEncryption`` fixes the count at 2048,
+    too few for a CA key.)
     """
     if passphrase is None:
         return _private_bytes(key, serialization.Encoding.PEM)
     _check_passphrase(passphrase)
+    if kdf_iterations is None:
+        kdf_iterations = default_kdf_iterations()
     if kdf_iterations < MIN_PBKDF2_ITERATIONS:
         raise KeyFileError(
             f"private key: {kdf_iterations} PBKDF2 iterations, at least "
@@ -266,7 +301,7 @@ def save_private_key(
     passphrase: bytes | None,
     *,
     allow_unencrypted: bool = False,
-    kdf_iterations: int = PBKDF2_ITERATIONS,
+    kdf_iterations: int | None = None,
 ) -> Path:
     """Write ``key`` to ``path`` as encrypted PKCS#8 PEM, atomically, with mode 0600.
 
