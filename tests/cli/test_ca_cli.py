@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.terminal import run_in_terminal
 from trustkit.cli import cli
 
 ROOT = "CN=Republic of Example Root CA,O=Republic of Example,C=EX"
@@ -170,16 +172,13 @@ def test_bad_inputs(pki: Path) -> None:
 
 
 def test_passphrase_prompt_is_not_echoed(tmp_path: Path) -> None:
-    code, out, err = run(
-        "key",
-        "generate",
-        "-o",
-        str(tmp_path / "k.pem"),
-        env={"TRUSTKIT_PASSPHRASE": ""},
-        input="pw-123\npw-123\n",
+    env = {k: v for k, v in os.environ.items() if k != "TRUSTKIT_PASSPHRASE"}
+    code, shown = run_in_terminal(
+        ["key", "generate", "-o", str(tmp_path / "k.pem")], ["pw-123", "pw-123"], env=env
     )
-    assert code == 0
-    assert "pw-123" not in out + err
+    assert code == 0, shown
+    assert "Passphrase for the new key: " in shown and "Repeat for confirmation" in shown
+    assert "pw-123" not in shown
     pwfile = tmp_path / "pw"
     pwfile.write_text("pw-123\n")
     code, out, err = run(

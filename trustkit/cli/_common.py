@@ -4,12 +4,16 @@ Passphrases come from ``--passphrase-file``, then ``$TRUSTKIT_PASSPHRASE``,
 then a prompt that does not echo; they are never printed or logged.
 ``--passphrase TEXT`` works like ``$TRUSTKIT_PASSPHRASE`` but warns: text on
 a command line is visible to other users (``ps``) and kept in shell history.
+A prompt needs a terminal: when standard input is not one (a pipe, a cron
+job, CI), a missing passphrase is one line naming the three sources and exit
+status 1, never a prompt that reads the pipe or hangs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from .._files import PUBLIC_MODE, write_atomic
-from ..errors import InputError
+from ..errors import InputError, PassphraseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,7 +78,8 @@ def passphrase_file_option(func: F) -> F:
     return click.option(
         "--passphrase-file",
         type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        help=f"Read the key passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
+        help=f"Read the key passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt "
+        "on a terminal).",
     )(func)
 
 
@@ -102,6 +107,14 @@ def read_passphrase_file(path: Path, option: str = "--passphrase-file") -> bytes
     return lines[0]
 
 
+def stdin_is_terminal() -> bool:
+    """Whether a prompt can be answered: standard input is a terminal."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+
+
 def passphrase(
     path: Path | None,
     *,
@@ -109,14 +122,18 @@ def passphrase(
     env: str = PASSPHRASE_ENV,
     confirm: bool = False,
     fallback_env: str | None = None,
+    option: str = "--passphrase-file",
 ) -> bytes:
     """The passphrase from ``path``, ``$env`` (or ``$fallback_env``), or an interactive prompt.
 
     Where ``$TRUSTKIT_PASSPHRASE`` would be read, ``--passphrase``
-    comes first.
+    comes first. ``option`` is the command's option for ``path``, named when
+    no passphrase is given and there is no terminal to prompt on.
+
+    :raises PassphraseError: no passphrase given and standard input is not a terminal.
     """
     if path is not None:
-        return read_passphrase_file(path)
+        return read_passphrase_file(path, option)
     for name in (env, fallback_env):
         if name == PASSPHRASE_ENV:
             given = _command_line_passphrase()
@@ -124,6 +141,12 @@ def passphrase(
                 return given
         if name and os.environ.get(name):
             return os.environ[name].encode()
+    if not stdin_is_terminal():
+        variables = " or ".join(f"${name}" for name in (env, fallback_env) if name)
+        raise PassphraseError(
+            f"{prompt[:1].lower()}{prompt[1:]}: none given, and standard input is not a "
+            f"terminal to prompt on; give {option} FILE or set {variables}"
+        )
     value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     if not value:
         raise InputError("passphrase: must not be empty")
@@ -183,12 +206,21 @@ def lazy_pin(path: Path | None) -> Callable[[], str]:
             cache.append(
                 resolve_pin(
                     pin_file=path,
-                    prompt=lambda message: str(click.prompt(message, hide_input=True, err=True)),
+                    prompt=_pin_prompt,
                 )
             )
         return cache[0]
 
     return get
+
+
+def _pin_prompt(message: str) -> str:
+    if not stdin_is_terminal():
+        raise PassphraseError(
+            "PKCS#11 PIN: none given, and standard input is not a terminal to prompt on; "
+            "give --pin-file FILE or set $TRUSTKIT_PKCS11_PIN"
+        )
+    return str(click.prompt(message, hide_input=True, err=True))
 
 
 def new_ca_key(

@@ -169,7 +169,9 @@ def init(
 @click.option(
     "--new-passphrase-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help=f"New CA key passphrase (else ${NEW_PASSPHRASE_ENV}, ${PASSPHRASE_ENV}, prompt).",
+    help=f"Passphrase for the new CA key (else ${NEW_PASSPHRASE_ENV}, ${PASSPHRASE_ENV}, "
+    "a prompt). --passphrase-file is the parent's only: to protect the new key with the "
+    "same passphrase, give the same file here too.",
 )
 def subca(
     ca_dir: Path,
@@ -217,6 +219,7 @@ def subca(
                 env=NEW_PASSPHRASE_ENV,
                 fallback_env=PASSPHRASE_ENV,
                 confirm=True,
+                option="--new-passphrase-file",
             ),
         )
         child = parent.create_subordinate(

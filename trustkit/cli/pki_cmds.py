@@ -99,6 +99,7 @@ def export_p12(
         env=NEW_PASSPHRASE_ENV,
         fallback_env=PASSPHRASE_ENV,
         confirm=True,
+        option="--p12-passphrase-file",
     )
     if len(secret) < 8:
         raise InputError("PKCS#12 passphrase: at least 8 characters")

@@ -63,6 +63,16 @@ def render() -> str:
         "Exit status: 0 success; 1 a negative answer (invalid, revoked, policy violation,",
         "bad input) with a one-line reason on stderr; 2 a usage error.",
         "",
+        "Passphrases come from `--passphrase-file FILE` (its first line), then",
+        "`$TRUSTKIT_PASSPHRASE`, then a prompt that does not echo. A prompt needs a",
+        "terminal: when standard input is not one (a pipe, cron, CI) and neither source",
+        "is given, the command prints one line naming them and exits 1. A command that",
+        "also makes a new key (`subca`, `tsa init`, `export-p12`) takes that key's",
+        "passphrase from its own option (`--new-passphrase-file`, `--p12-passphrase-file`),",
+        "then `$TRUSTKIT_NEW_PASSPHRASE`, then `$TRUSTKIT_PASSPHRASE`, then a prompt;",
+        "`--passphrase-file` never serves the new key unless the same file is given to",
+        "both options.",
+        "",
     ]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)

@@ -52,7 +52,9 @@ def tsa() -> None:
 @click.option(
     "--new-passphrase-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help=f"TSA key passphrase (else ${NEW_PASSPHRASE_ENV}, ${PASSPHRASE_ENV}, prompt).",
+    help=f"Passphrase for the TSA key (else ${NEW_PASSPHRASE_ENV}, ${PASSPHRASE_ENV}, "
+    "a prompt). --passphrase-file is the CA's only: to protect the TSA key with the same "
+    "passphrase, give the same file here too.",
 )
 def init(
     ca_dir: Path,
@@ -72,6 +74,7 @@ def init(
         env=NEW_PASSPHRASE_ENV,
         fallback_env=PASSPHRASE_ENV,
         confirm=True,
+        option="--new-passphrase-file",
     )
     with CertificateAuthority.open(ca_dir, passphrase=ca_secret) as ca:
         authority = TimestampAuthority.create(
