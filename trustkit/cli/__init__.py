@@ -10,6 +10,8 @@ and exit status 1, here and nowhere else.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 from typing import Any
 
@@ -43,6 +45,10 @@ _COMMANDS: dict[str, str] = {
 EXIT_NEGATIVE = 1
 """Exit status for a negative answer: invalid, revoked, refused by policy, bad input."""
 
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+"""Exit status when the reader of standard output went away (``trustkit show ... | head -1``):
+what a shell reports for a Unix tool that SIGPIPE ended."""
+
 
 class LazyGroup(click.Group):
     """A click group that imports a command's module only when the command is used."""
@@ -65,6 +71,13 @@ class LazyGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # Python ignores SIGPIPE, so a closed pipe is an exception here rather than
+            # a quiet end; the reader has what it wanted, so say nothing (the Python
+            # documentation's "Note on SIGPIPE"). SIGPIPE is not restored to its default
+            # instead: `trustkit serve` must outlive a client that hangs up.
+            _discard_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except TrustkitError as exc:
             click.echo(f"trustkit: error: {_one_line(str(exc))}", err=True)
             ctx.exit(EXIT_NEGATIVE)
@@ -72,6 +85,17 @@ class LazyGroup(click.Group):
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"trustkit: error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(EXIT_NEGATIVE)
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so the flush at exit finds no closed pipe."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (click's test runner)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def _one_line(message: str) -> str:
