@@ -40,6 +40,7 @@ _COMMANDS: dict[str, str] = {
     "revoke": "revoke:revoke",
     "crl": "crl:crl",
     "serve": "serve:serve",
+    "lint": "lint:lint",
 }
 
 EXIT_NEGATIVE = 1
