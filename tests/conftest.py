@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from trustkit.clock import FixedClock
 from trustkit.keys import MIN_PBKDF2_ITERATIONS, TEST_KDF_ITERATIONS_ENV
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
 # Set at import, before any test or worker process starts, so subprocesses inherit it.
 os.environ.setdefault(TEST_KDF_ITERATIONS_ENV, str(MIN_PBKDF2_ITERATIONS))
 
+# The suite runs on parallel workers (pytest-xdist), often on a machine doing other
+# work: how long hypothesis takes to draw an input then says nothing about the strategy,
+# and its wall-clock "too slow" health check would fail a test that found nothing wrong.
+# Deadlines and every other health check stay as each test sets them.
+settings.register_profile("trustkit", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("trustkit")
+
 TEST_TIME = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 """The frozen 'now' of tests that do not care which day it is."""
 
@@ -41,6 +49,36 @@ def require(what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is required in CI but missing")
     pytest.skip(f"{what} not available")
+
+
+SLOW = (
+    "robustness/",  # kill -9 at random points, eight processes on one store
+    "examples/",  # each example end to end, with its servers
+    "service/test_abuse.py",  # load and garbage against a running service
+    "validation/test_name_constraint_matrix.py",  # BetterTLS's 8,748 cases
+    "test_fuzz_properties.py",  # hypothesis over whole CA configurations and PKI specs
+)
+"""Test files (under tests/) marked ``slow``: the fast subset leaves them out."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests for the fast subset, ``-m "not interop and not postgres and not slow"``.
+
+    ``postgres``: every test that reaches PostgreSQL, through :func:`postgres_url`
+    directly or as the ``postgresql`` case of a parametrized backend
+    (:func:`store_url` and the like). ``slow``: the tests in :data:`SLOW`.
+    ``interop`` is marked in the test files themselves.
+    """
+    tests_dir = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(tests_dir).as_posix()
+        if where.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+        fixtures = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "postgres_url" in fixtures or any(p == "postgresql" for p in params):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture

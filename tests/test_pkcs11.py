@@ -8,6 +8,7 @@ cryptography's public-key ``verify`` for raw signatures.
 from __future__ import annotations
 
 import multiprocessing
+import secrets
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -218,8 +219,13 @@ def test_pin_missing_or_unreadable_is_hsm_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def shared_token(softhsm: SoftHSM) -> HSMToken:
-    """One token for the tests that only sign, holding one key per signing type."""
-    token = HSMToken(softhsm, "shared-signing-token")
+    """One token for the tests that only sign, holding one key per signing type.
+
+    Its label is new each time: under pytest-xdist a worker may set a module's
+    fixtures up more than once (its tests interleaved with other modules'), in
+    the same SoftHSM2 token directory.
+    """
+    token = HSMToken(softhsm, f"shared-signing-token-{secrets.token_hex(4)}")
     softhsm.create_token(token.label)
     return token
 
@@ -799,5 +805,5 @@ def test_key_loaded_before_fork_signs_in_the_child(
 def test_key_is_a_cryptography_key(token_keys: dict[KeyType, PKCS11PrivateKey]) -> None:
     assert isinstance(token_keys[KeyType.EC_P256], ec.EllipticCurvePrivateKey)
     assert isinstance(token_keys[KeyType.RSA_2048], rsa.RSAPrivateKey)
-    assert "pkcs11:token=shared-signing-token" in repr(token_keys[KeyType.EC_P256])
+    assert "pkcs11:token=shared-signing-token-" in repr(token_keys[KeyType.EC_P256])
     assert SO_PIN not in repr(token_keys[KeyType.EC_P256].token)
