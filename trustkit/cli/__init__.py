@@ -41,6 +41,7 @@ _COMMANDS: dict[str, str] = {
     "crl": "crl:crl",
     "serve": "serve:serve",
     "lint": "lint:lint",
+    "completion": "completion:completion",
 }
 
 EXIT_NEGATIVE = 1

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from .._files import PUBLIC_MODE, write_atomic
 from ..errors import InputError, PassphraseError
@@ -27,6 +28,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PASSPHRASE_ENV = "TRUSTKIT_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "TRUSTKIT_NEW_PASSPHRASE"
+
+
+def complete_profile(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion for ``--profile``: the built-in profiles and those of the CA in
+    ``--ca`` (or ``$TRUSTKIT_CA``, or the current directory), if it is one."""
+    from ..config import CAConfig
+    from ..errors import TrustkitError
+    from ..profiles import BUILTIN_PROFILES
+
+    names = set(BUILTIN_PROFILES)
+    ca_dir = ctx.params.get("ca_dir") or os.environ.get("TRUSTKIT_CA") or "."
+    try:
+        names |= set(CAConfig.load(Path(ca_dir)).profiles)
+    except (TrustkitError, OSError, ValueError):
+        pass  # not a CA directory (yet): the built-in names still complete
+    return [CompletionItem(name) for name in sorted(names) if name.startswith(incomplete)]
 
 
 def ca_option(func: F) -> F:

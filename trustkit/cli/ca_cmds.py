@@ -19,6 +19,7 @@ from ._common import (
     PASSPHRASE_ENV,
     F,
     ca_option,
+    complete_profile,
     echo_json,
     json_option,
     lazy_passphrase,
@@ -274,7 +275,13 @@ def _csr_files(csr_paths: tuple[Path, ...], csr_dir: Path | None) -> list[Path]:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help=f"Issue a batch: every {', '.join(CSR_SUFFIXES)} file in this directory.",
 )
-@click.option("--profile", default="tls-server", show_default=True, help="Certificate profile.")
+@click.option(
+    "--profile",
+    default="tls-server",
+    show_default=True,
+    shell_complete=complete_profile,
+    help="Certificate profile (built-in, or defined in the CA's trustkit.toml).",
+)
 @click.option(
     "--days", type=click.IntRange(min=1), help="Validity in days (capped by the profile)."
 )
