@@ -7,6 +7,9 @@ cannot drift from the commands.
 
 from __future__ import annotations
 
+import inspect
+import textwrap
+
 import click
 
 from . import cli
@@ -31,13 +34,25 @@ def _option_line(param: click.Parameter) -> str:
     return f"{line}: {help_text}" if help_text else line
 
 
+def _paragraph(text: str) -> list[str]:
+    """A help paragraph as Markdown: prose on one line; a ``\\b`` block (click's mark for
+    "keep these lines") as a heading line and a code block, as examples are written."""
+    if not text.startswith("\b"):
+        return [" ".join(text.split())]
+    body = text.split("\n")[1:]
+    head = [body.pop(0).strip()] if body and body[0].rstrip().endswith(":") else []
+    code = textwrap.dedent("\n".join(body)).strip("\n")
+    return ["", *head, "", "```sh", code, "```"] if head else ["", "```sh", code, "```"]
+
+
 def _command(name: str, command: click.Command, ctx: click.Context, depth: int) -> list[str]:
     lines = [f"{'#' * depth} `trustkit {name}`", ""]
     sub_ctx = click.Context(command, info_name=name.split()[-1], parent=ctx)
     lines.append(f"```\n{command.get_usage(sub_ctx).replace('Usage: ', '')}\n```")
     lines.append("")
     if command.help:
-        lines.extend([" ".join(p.split()) for p in command.help.split("\n\n")])
+        for paragraph in inspect.cleandoc(command.help).split("\n\n"):
+            lines.extend(_paragraph(paragraph))
         lines.append("")
     params = [p for p in command.params if not (isinstance(p, click.Option) and p.hidden)]
     if params:
