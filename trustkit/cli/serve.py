@@ -67,6 +67,14 @@ def _ca_passphrases(values: tuple[str, ...]) -> dict[str, bytes]:
     help="The passphrase of CA NAME (its name in trustkit.toml) from FILE's first line, "
     "where it differs from the common one; repeat for more CAs.",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Log to stderr at this level: info writes one JSON line per request (the access "
+    "log), warning only those answered 5xx.",
+)
 def serve(
     ca_dirs: tuple[Path, ...],
     host: str,
@@ -76,9 +84,14 @@ def serve(
     tsa_dir: Path | None,
     passphrase_file: Path | None,
     ca_passphrase_files: tuple[str, ...],
+    log_level: str,
 ) -> None:
     """Serve POST/GET /ocsp, /crl/NAME.crl, /ca/NAME.crt and /health for every CA given,
-    and POST /tsa with --tsa."""
+    and POST /tsa with --tsa.
+
+    Each request is logged to stderr as one JSON line: time, method, path, status,
+    the CA that answered, the OCSP statuses given, duration_ms and client.
+    """
     try:
         from ..service import create_app, discover_authorities
         from ..service import serve as run
@@ -86,10 +99,12 @@ def serve(
         raise ConfigError(
             f"trustkit serve needs {exc.name} (pip install 'trustkit[service]')"
         ) from exc
-    from starlette.applications import Starlette
 
     from ..clock import SystemClock
     from ..revocation.ocsp import ResponderSettings, SigningMode, delegated_signer
+    from ..service.access_log import AccessLog, log_to_stderr
+
+    log_to_stderr(log_level.upper())
 
     own = _ca_passphrases(ca_passphrase_files)
     common = lazy_passphrase(passphrase_file, prompt="Passphrase for the CA keys")
@@ -114,7 +129,7 @@ def serve(
         for ca in authorities:
             ca.close()
 
-    def make_app() -> Starlette:
+    def make_app() -> AccessLog:
         extra_routes = []
         if tsa_dir is not None:
             from ..service.tsa import tsa_routes
@@ -126,13 +141,14 @@ def serve(
             if workers == 1
             else discover_authorities(ca_dirs or (Path("."),), passphrase=secret, passphrases=own)
         )
-        return create_app(
+        app = create_app(
             opened,
             passphrase=secret,
             passphrases=own,
             settings=settings,
             extra_routes=extra_routes,
         )
+        return AccessLog(app, opened)
 
     click.echo(f"serving {names} on http://{host}:{port} ({workers} worker(s))", err=True)
     run(make_app, host=host, port=port, workers=workers)

@@ -507,7 +507,7 @@ def _uvicorn_config(app: Any, host: str, port: int, limits: ServerLimits) -> Any
 
 
 def serve(
-    app: Starlette | Callable[[], Starlette],
+    app: Starlette | Callable[[], Any],
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
@@ -516,7 +516,8 @@ def serve(
 ) -> None:
     """Run the service with uvicorn until SIGINT or SIGTERM.
 
-    ``app`` is an application, or a function making one. With ``workers`` > 1
+    ``app`` is an application, or a function making one (any ASGI application,
+    such as one wrapped in :class:`~trustkit.service.access_log.AccessLog`). With ``workers`` > 1
     it must be a function: the socket is bound once, then each worker process
     is forked and makes its own application (its own store connections and
     OCSP caches; revocations reach all through the store). A worker that dies
