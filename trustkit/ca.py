@@ -28,9 +28,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from ._files import write_atomic
+from ._files import make_private_directory, write_atomic
 from .clock import Clock, SystemClock, utc
-from .config import CA_CERT_FILE, CHAIN_FILE, CONFIG_FILE, DEFAULT_KEY_FILE, CAConfig, slugify
+from .config import (
+    CA_CERT_FILE,
+    CHAIN_FILE,
+    DEFAULT_KEY_FILE,
+    CAConfig,
+    check_new_ca_directory,
+    slugify,
+)
 from .csr import create_csr, requested_sans
 from .encoding import load_certificate, load_certificates, pem_encode
 from .errors import (
@@ -265,6 +272,7 @@ class CertificateAuthority:
         ``profiles`` holds ``[profiles.*]`` tables for the CA's configuration.
         """
         directory = Path(directory)
+        _check_free(directory)
         clock = clock or SystemClock()
         subject_name = _as_name(subject)
         key_reference, module = _key_reference(key)
@@ -396,8 +404,7 @@ class CertificateAuthority:
         key_path = config.key_path(directory)
         if key_path is not None and not passphrase and not allow_unencrypted_key:
             raise PassphraseError("CA key: a passphrase is needed (keys are encrypted at rest)")
-        created_dir = not directory.exists()
-        directory.mkdir(parents=True, exist_ok=True)
+        created_dirs = make_private_directory(directory)
         written: list[Path] = []
         store: CertificateStore | None = None
         try:
@@ -408,12 +415,14 @@ class CertificateAuthority:
                         key_path,
                         passphrase or None,
                         allow_unencrypted=allow_unencrypted_key,
+                        exclusive=True,
                     )
                 )
             written.append(
                 write_atomic(
                     directory / CA_CERT_FILE,
                     pem_encode("CERTIFICATE", certificate.public_bytes(Encoding.DER)),
+                    exclusive=True,
                 )
             )
             written.append(
@@ -422,6 +431,7 @@ class CertificateAuthority:
                     b"".join(
                         pem_encode("CERTIFICATE", c.public_bytes(Encoding.DER)) for c in chain
                     ),
+                    exclusive=True,
                 )
             )
             store_url = config.store_url(directory)
@@ -435,16 +445,16 @@ class CertificateAuthority:
                 store.add(
                     key_identifier(certificate), own_record_profile, certificate, at=clock.now()
                 )
-            config.write(directory)
+            config.write(directory, exclusive=True)
         except BaseException:
             if store is not None:
                 store.close()
             for path in written:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-            if created_dir:
+            for created in reversed(created_dirs):
                 with contextlib.suppress(OSError):
-                    directory.rmdir()
+                    created.rmdir()
             raise
         return cls(
             directory,
@@ -834,7 +844,4 @@ def _key_reference(key: PrivateKey | None) -> tuple[str, str | None]:
 
 
 def _check_free(directory: Path) -> None:
-    if (directory / CONFIG_FILE).exists():
-        raise ConfigError(f"{directory}: already holds a CA ({CONFIG_FILE} exists)")
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"{directory}: exists and is not a directory")
+    check_new_ca_directory(directory)

@@ -35,6 +35,7 @@ such as the service.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -52,12 +53,14 @@ from .profiles import Profile, profiles_from_config
 
 __all__ = [
     "CA_CERT_FILE",
+    "CA_FILES",
     "CHAIN_FILE",
     "CONFIG_FILE",
     "DEFAULT_CRL_NEXT_UPDATE",
     "DEFAULT_KEY_FILE",
     "DEFAULT_STORE_FILE",
     "CAConfig",
+    "check_new_ca_directory",
     "slugify",
 ]
 
@@ -66,12 +69,32 @@ CA_CERT_FILE = "ca.pem"
 CHAIN_FILE = "chain.pem"
 DEFAULT_KEY_FILE = "ca.key"
 DEFAULT_STORE_FILE = "store.db"
+CA_FILES = (CONFIG_FILE, DEFAULT_KEY_FILE, CA_CERT_FILE, CHAIN_FILE, DEFAULT_STORE_FILE)
+"""The files of a CA directory: a new CA is made only where none of them is."""
 DEFAULT_CRL_NEXT_UPDATE = timedelta(hours=24)
 """How long a CRL stays current when the configuration does not say."""
 
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _MAX_CRL_NEXT_UPDATE_HOURS = 24 * 366 * 100
 """A century: longer is a typo, and would push nextUpdate past what a date can hold."""
+
+
+def check_new_ca_directory(directory: Path) -> None:
+    """Refuse ``directory`` for a new CA if it holds any CA file, or is not a directory.
+
+    Any one of :data:`CA_FILES` is enough, a symbolic link or a dangling one
+    included: a directory that lost its ``trustkit.toml`` still holds a CA
+    key that a new CA would destroy, and reusing its ``store.db`` would mix
+    two CAs' records.
+    """
+    if os.path.lexists(directory) and not directory.is_dir():
+        raise ConfigError(f"{directory}: exists and is not a directory")
+    found = [name for name in CA_FILES if os.path.lexists(directory / name)]
+    if found:
+        raise ConfigError(
+            f"{directory}: already holds a CA or part of one ({', '.join(found)}); a new CA "
+            f"is made only where none of {', '.join(CA_FILES)} is, so nothing is overwritten"
+        )
 
 
 def slugify(text: str) -> str:
@@ -201,9 +224,12 @@ class CAConfig:
         doc.update({k: v for k, v in self.extra.items()})
         return tomli_w.dumps(doc).encode()
 
-    def write(self, directory: Path) -> None:
-        """Write ``trustkit.toml`` into ``directory``, atomically."""
-        write_atomic(directory / CONFIG_FILE, self.to_toml())
+    def write(self, directory: Path, *, exclusive: bool = False) -> None:
+        """Write ``trustkit.toml`` into ``directory``, atomically.
+
+        With ``exclusive`` an existing file is refused (:class:`FileExistsError`), not replaced.
+        """
+        write_atomic(directory / CONFIG_FILE, self.to_toml(), exclusive=exclusive)
 
     @classmethod
     def load(cls, directory: Path) -> CAConfig:

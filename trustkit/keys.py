@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from ._files import PRIVATE_MODE, write_atomic
+from ._files import write_private
 from .encoding import is_pem, pem_encode
 from .errors import InputError, KeyFileError, PassphraseError
 
@@ -302,6 +302,7 @@ def save_private_key(
     *,
     allow_unencrypted: bool = False,
     kdf_iterations: int | None = None,
+    exclusive: bool = False,
 ) -> Path:
     """Write ``key`` to ``path`` as encrypted PKCS#8 PEM, atomically, with mode 0600.
 
@@ -309,14 +310,20 @@ def save_private_key(
     ``allow_unencrypted`` is set (for a key that lives in a protected place
     already, such as a test), and an empty passphrase is always refused.
     ``kdf_iterations`` is as in :func:`serialize_private_key`.
+
+    The key is written only as a regular file: a symbolic link, device or
+    FIFO at ``path`` is refused, never written through. With ``exclusive``
+    an existing file is refused too, so a CA key is never replaced.
     """
     if passphrase is None and not allow_unencrypted:
         raise KeyFileError("private keys are encrypted at rest: give a passphrase")
     data = serialize_private_key(key, passphrase, kdf_iterations=kdf_iterations)
     try:
-        return write_atomic(path, data, mode=PRIVATE_MODE)
+        return write_private(path, data, exclusive=exclusive)
     except OSError as exc:
-        raise KeyFileError(f"{os.fspath(path)}: cannot write private key ({exc.strerror})") from exc
+        raise KeyFileError(
+            f"{os.fspath(path)}: cannot write private key ({exc.strerror or exc})"
+        ) from exc
 
 
 def _deserialize(data: bytes, passphrase: bytes | None) -> PrivateKeyTypes:

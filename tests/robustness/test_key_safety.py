@@ -11,22 +11,29 @@ but draws a warning.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import stat
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from trustkit.ca import CertificateAuthority
 from trustkit.cli import cli
 from trustkit.cli._common import COMMAND_LINE_PASSPHRASE_WARNING
+from trustkit.clock import FixedClock
 from trustkit.csr import create_csr
 from trustkit.encoding import pem_encode
-from trustkit.errors import PassphraseError, TrustkitError
-from trustkit.keys import generate_key, load_private_key_file
+from trustkit.errors import ConfigError, KeyFileError, PassphraseError, TrustkitError
+from trustkit.keys import generate_key, load_private_key_file, save_private_key
 from trustkit.names import parse_general_names, parse_name
+
+from ..conftest import TEST_TIME
 
 SECRET = "Pa55-phrase-that-must-never-show"
 ENV = {"TRUSTKIT_PASSPHRASE": SECRET, "TRUSTKIT_CA": "", "TRUSTKIT_NEW_PASSPHRASE": ""}
@@ -207,3 +214,186 @@ def test_a_passphrase_file_is_not_warned_about(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "warning" not in result.stderr
     load_private_key_file(tmp_path / "k.key", b"from-a-file-passphrase")
+
+
+# -- CA directories are never overwritten --------------------------------------------
+
+CA_SUBJECT = "CN=Guarded Root,O=Example,C=EX"
+
+
+def _make_root(ca_dir: Path, *, name: str | None = None) -> CertificateAuthority:
+    return CertificateAuthority.create_root(
+        CA_SUBJECT,
+        ca_dir,
+        passphrase=SECRET.encode(),
+        key_type="ec-p256",
+        name=name,
+        clock=FixedClock(TEST_TIME),
+    )
+
+
+def _snapshot(directory: Path) -> dict[str, bytes | str]:
+    return {
+        p.name: os.readlink(p) if p.is_symlink() else p.read_bytes()
+        for p in sorted(directory.iterdir())
+    }
+
+
+@pytest.mark.parametrize("left", ["trustkit.toml", "ca.key", "ca.pem", "chain.pem", "store.db"])
+def test_init_refuses_a_directory_holding_any_ca_file(tmp_path: Path, left: str) -> None:
+    ca_dir = tmp_path / "ca"
+    _make_root(ca_dir).close()
+    # Item 5 of the report: the configuration lost, the key beside it must survive.
+    for path in ca_dir.iterdir():
+        if path.name != left:
+            path.unlink()
+    before = _snapshot(ca_dir)
+    result = invoke("init", "--ca", str(ca_dir), "--subject", CA_SUBJECT, "--key-type", "ec-p256")
+    assert result.exit_code == 1, result.stdout
+    assert result.stdout == ""  # no "created root CA"
+    assert result.stderr.startswith("trustkit: error:") and result.stderr.count("\n") == 1
+    assert left in result.stderr
+    assert _snapshot(ca_dir) == before
+    with pytest.raises(ConfigError, match=left):
+        _make_root(ca_dir)
+    with _make_root(tmp_path / "parent") as parent, pytest.raises(ConfigError, match=left):
+        parent.create_subordinate(
+            "CN=Guarded Sub,O=Example,C=EX", ca_dir, passphrase=SECRET.encode(), key_type="ec-p256"
+        )
+    assert _snapshot(ca_dir) == before
+    # Nothing was recorded in the parent's store for the refused subordinate.
+    with CertificateAuthority.open(tmp_path / "parent") as parent:
+        assert [r.profile for r in parent.list()] == ["root-ca"]
+
+
+def test_init_takes_an_empty_or_unrelated_directory(tmp_path: Path) -> None:
+    # The twin: a directory without CA files is a fine place for a new CA.
+    ca_dir = tmp_path / "ca"
+    ca_dir.mkdir()
+    (ca_dir / "README").write_text("notes\n")
+    result = invoke("init", "--ca", str(ca_dir), "--subject", CA_SUBJECT, "--key-type", "ec-p256")
+    assert result.exit_code == 0, result.stderr
+    assert "created root CA" in result.stdout
+    assert (ca_dir / "README").read_text() == "notes\n"
+
+
+@pytest.mark.parametrize("target", [os.devnull, "fifo", "elsewhere.key", "nowhere.key"])
+def test_a_ca_key_is_never_written_through_a_link(
+    tmp_path: Path, target: str, request: pytest.FixtureRequest
+) -> None:
+    # Item 6: ca.key -> /dev/null made init report success with the key gone.
+    ca_dir = tmp_path / "ca"
+    ca_dir.mkdir()
+    if target == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        # A reader is waiting, as an attacker's would: a key written into the FIFO is
+        # taken, not stuck.
+        reader = os.open(tmp_path / "fifo", os.O_RDONLY | os.O_NONBLOCK)
+        request.addfinalizer(lambda: os.close(reader))
+    elif target == "elsewhere.key":
+        (tmp_path / target).write_bytes(b"another key")
+    link = ca_dir / "ca.key"
+    link.symlink_to(target if target == os.devnull else tmp_path / target)
+    result = invoke("init", "--ca", str(ca_dir), "--subject", CA_SUBJECT, "--key-type", "ec-p256")
+    assert result.exit_code == 1
+    assert "created" not in result.stdout + result.stderr
+    assert "ca.key" in result.stderr and result.stderr.count("\n") == 1
+    assert [p.name for p in ca_dir.iterdir()] == ["ca.key"] and link.is_symlink()
+    if target == "elsewhere.key":
+        assert (tmp_path / target).read_bytes() == b"another key"
+    assert not (tmp_path / "nowhere.key").exists()
+
+
+@pytest.mark.parametrize("target", [os.devnull, "fifo", "elsewhere.key"])
+def test_save_private_key_refuses_a_link_or_special_file(
+    tmp_path: Path, target: str, request: pytest.FixtureRequest
+) -> None:
+    # The write itself refuses, so a link planted after the directory check is no way in.
+    if target == "fifo":
+        os.mkfifo(tmp_path / "ca.key")
+        reader = os.open(tmp_path / "ca.key", os.O_RDONLY | os.O_NONBLOCK)
+        request.addfinalizer(lambda: os.close(reader))
+    else:
+        if target == "elsewhere.key":
+            (tmp_path / target).write_bytes(b"another key")
+        (tmp_path / "ca.key").symlink_to(target if target == os.devnull else tmp_path / target)
+    key = generate_key("ec-p256")
+    with pytest.raises(KeyFileError, match=r"ca\.key: cannot write private key .*regular file"):
+        save_private_key(key, tmp_path / "ca.key", SECRET.encode())
+    if target == "elsewhere.key":
+        assert (tmp_path / target).read_bytes() == b"another key"
+    # The twin: a plain path gets the key, which a second exclusive write does not replace.
+    save_private_key(key, tmp_path / "new.key", SECRET.encode(), exclusive=True)
+    first = (tmp_path / "new.key").read_bytes()
+    with pytest.raises(KeyFileError, match="not replaced"):
+        save_private_key(
+            generate_key("ec-p256"), tmp_path / "new.key", SECRET.encode(), exclusive=True
+        )
+    assert (tmp_path / "new.key").read_bytes() == first
+
+
+def test_ca_directories_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        result = invoke(
+            "init", "--ca", str(tmp_path / "deep" / "root"), "--subject", CA_SUBJECT,
+            "--key-type", "ec-p256",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        result = invoke(
+            "subca", "--ca", str(tmp_path / "deep" / "root"), "--out", str(tmp_path / "sub"),
+            "--subject", "CN=Guarded Sub,O=Example,C=EX", "--key-type", "ec-p256",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    finally:
+        os.umask(old)
+    for directory in (tmp_path / "deep", tmp_path / "deep" / "root", tmp_path / "sub"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    for key in (tmp_path / "deep" / "root" / "ca.key", tmp_path / "sub" / "ca.key"):
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert exposed(tmp_path) == []
+
+
+def _race_root(ca_dir: str, index: int, start: Any, results: Any) -> None:
+    try:
+        start.wait(timeout=60)
+        CertificateAuthority.create_root(
+            f"CN=Racer {index},O=Example,C=EX",
+            ca_dir,
+            passphrase=None,
+            allow_unencrypted_key=True,
+            key_type="ec-p256",
+            name=f"racer-{index}",
+            clock=FixedClock(TEST_TIME),
+        ).close()
+        results.put((index, None))
+    except TrustkitError as exc:
+        results.put((index, f"refused: {exc}"))
+    except FileExistsError as exc:
+        results.put((index, f"refused: {exc}"))
+    except BaseException as exc:
+        results.put((index, f"BROKEN {type(exc).__name__}: {exc}"))
+
+
+def test_two_processes_making_one_ca_directory_leave_one_whole_ca(tmp_path: Path) -> None:
+    ca_dir = tmp_path / "ca"
+    racers = 3
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(racers)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_race_root, args=(str(ca_dir), i, start, results))
+        for i in range(racers)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = dict(results.get(timeout=120) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    winners = [i for i, problem in outcomes.items() if problem is None]
+    assert len(winners) == 1, outcomes
+    assert all(p is None or p.startswith("refused") for p in outcomes.values()), outcomes
+    with CertificateAuthority.open(ca_dir) as ca:
+        assert ca.config.name == f"racer-{winners[0]}"
+        assert ca.key.public_key() == ca.certificate.public_key()
+        assert [r.subject for r in ca.list()] == [f"CN=Racer {winners[0]},O=Example,C=EX"]

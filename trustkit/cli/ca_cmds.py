@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from ..ca import CertificateAuthority
-from ..config import CONFIG_FILE
+from ..config import check_new_ca_directory
 from ..csr import load_csr
 from ..encoding import format_serial, parse_serial
-from ..errors import ConfigError
 from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
 from ..names import format_name, parse_general_names, parse_name_constraint
 from ..store import CertificateRecord, CertStatus
@@ -76,12 +75,6 @@ def token_key_options(func: F) -> F:
     return func
 
 
-def _check_free_for_init(directory: Path) -> None:
-    # Checked before a key is generated on a token, so a refused init leaves no key behind.
-    if (directory / CONFIG_FILE).exists():
-        raise ConfigError(f"{directory}: already holds a CA ({CONFIG_FILE} exists)")
-
-
 @click.command("init")
 @click.option(
     "--ca", "ca_dir", required=True, type=click.Path(path_type=Path), help="New CA directory."
@@ -119,7 +112,9 @@ def init(
     With --key pkcs11:..., the key is generated on the token (or, with
     --existing-key, taken from it) and never leaves it.
     """
-    _check_free_for_init(ca_dir)
+    # Checked before a passphrase is asked for or a key is made on a token, so a
+    # refused init leaves nothing behind.
+    check_new_ca_directory(ca_dir)
     key, secret = new_ca_key(
         key_uri,
         key_type=key_type,
@@ -195,6 +190,8 @@ def subca(
 ) -> None:
     """Create an issuing CA under the CA in --ca."""
     from cryptography import x509
+
+    check_new_ca_directory(out_dir)  # before any passphrase is asked for or token key made
 
     constraints = None
     if permit or exclude:
