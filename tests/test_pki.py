@@ -105,6 +105,24 @@ def test_an_edited_spec_adds_only_the_new_part(demo: Path, tmp_path: Path) -> No
         ({"ca": {"Root CA": {"subject": "CN=x"}}}, "lower-case"),
         ({"ca": {"r": {"subject": "CN=x", "key_type": "dsa"}}}, "ca.r.key_type"),
         ({"ca": {"r": {"subject": "CN=x", "days": "ten"}}}, "ca.r.days: must be int"),
+        ({"ca": {"r": {"subject": "CN=x", "days": -1}}}, r"ca\.r\.days -1: .* from 1 to 36525"),
+        ({"ca": {"r": {"subject": "CN=x", "days": 0}}}, r"ca\.r\.days 0: .* from 1 to 36525"),
+        ({"ca": {"r": {"subject": "CN=x", "days": 10**12}}}, r"ca\.r\.days 1000000000000: "),
+        (
+            {"ca": {"r": {"subject": "CN=x", "path_length": -1}}},
+            r"ca\.r\.path_length -1: must be a whole number, 0 or more",
+        ),
+        (
+            {
+                "ca": {"r": {"subject": "CN=x"}},
+                "certificate": {"c": {"ca": "r", "profile": "p", "days": -1}},
+            },
+            r"certificate\.c\.days -1: ",
+        ),
+        (
+            {"ca": {"r": {"subject": "CN=x", "profiles": {"tls-server": {"validity_days": -5}}}}},
+            r"ca\.r\.profiles: profile tls-server: validity_days -5: ",
+        ),
         (
             {"ca": {"r": {"subject": "CN=x"}}, "certificate": {"c": {"ca": "x", "profile": "p"}}},
             "no CA named 'x'",
@@ -193,3 +211,41 @@ def test_cli_apply_and_export(tmp_path: Path) -> None:
         env=env,
     )
     assert wrong.exit_code == 1 and "does not belong" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [("days = -1", "ca.root.days -1"), ("path_length = -1", "ca.root.path_length -1")],
+)
+def test_cli_apply_refuses_bad_numbers_in_one_line(
+    tmp_path: Path, setting: str, field: str
+) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'[ca.root]\nsubject = "CN=Spec Root,O=Example,C=EX"\n{setting}\n')
+    result = CliRunner().invoke(
+        cli, ["pki", "apply", str(spec), "--out", str(tmp_path / "out")],
+        env={"TRUSTKIT_PASSPHRASE": "cli-passphrase"},
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"trustkit: error: {field}: ")
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+    # The twin: the same spec with a sound number applies.
+    spec.write_text(spec.read_text().replace("-1", "1"))
+    result = CliRunner().invoke(
+        cli, ["pki", "apply", str(spec), "--out", str(tmp_path / "out")],
+        env={"TRUSTKIT_PASSPHRASE": "cli-passphrase"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def test_apply_refuses_a_directory_with_a_stray_ca_key(tmp_path: Path) -> None:
+    # A CA directory without trustkit.toml is not "missing": its key is kept, not replaced.
+    stray = tmp_path / "out" / "root"
+    stray.mkdir(parents=True)
+    (stray / "ca.key").write_bytes(b"an earlier CA's key")
+    spec = parse_spec({"ca": {"root": {"subject": "CN=Spec Root,O=Example,C=EX"}}})
+    with pytest.raises(ConfigError, match=r"already holds a CA or part of one \(ca\.key\)"):
+        apply(spec, tmp_path / "out", passphrase=PASS)
+    assert (stray / "ca.key").read_bytes() == b"an earlier CA's key"
+    assert sorted(p.name for p in stray.iterdir()) == ["ca.key"]

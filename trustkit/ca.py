@@ -19,7 +19,7 @@ import contextlib
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -59,7 +59,13 @@ from .keys import (
 )
 from .names import format_general_name, format_name, parse_name
 from .policy import IssuanceRequest, check_request, request_violations
-from .profiles import Profile, get_profile, profiles_from_config
+from .profiles import (
+    Profile,
+    check_path_length,
+    get_profile,
+    profiles_from_config,
+    validity_days,
+)
 from .serials import new_serial
 from .store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
 
@@ -286,7 +292,8 @@ class CertificateAuthority:
         )
         profile = get_profile("root-ca", config.profiles)
         now = clock.now()
-        validity = timedelta(days=days) if days is not None else profile.validity
+        validity = validity_days(days) if days is not None else profile.validity
+        check_path_length(path_length)
         if validity > profile.max_validity:
             raise ProfileError(
                 f"--days {validity.days}: a root CA lasts at most {profile.max_validity.days} days"
@@ -512,6 +519,7 @@ class CertificateAuthority:
         ``path_length`` and ``name_constraints`` apply to CA profiles only.
         """
         prof = self._profile(profile)
+        check_path_length(path_length)
         if (path_length is not None or name_constraints is not None) and not prof.is_ca:
             raise ProfileError(
                 f"profile {prof.name}: path length and name constraints are for CA profiles"
@@ -578,7 +586,7 @@ class CertificateAuthority:
         now: datetime,
     ) -> IssuanceRequest:
         """What will be certified: names from the CSR unless given, validity from the profile."""
-        validity = timedelta(days=days) if days is not None else profile.validity
+        validity = validity_days(days) if days is not None else profile.validity
         not_after = now + validity
         if days is None:
             # The profile's default never outlives the issuer (RFC 5280 6.1.3 would

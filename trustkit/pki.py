@@ -51,13 +51,13 @@ from typing import Any
 
 from cryptography import x509
 
-from ._files import PRIVATE_MODE, write_atomic
+from ._files import make_private_directory, write_atomic, write_private
 from .bundles import export_pkcs12
 from .ca import CertificateAuthority
 from .clock import Clock
 from .config import CONFIG_FILE
 from .csr import create_csr
-from .errors import ConfigError, ProfileError, TrustkitError
+from .errors import ConfigError, InputError, ProfileError, TrustkitError
 from .keys import (
     DEFAULT_CA_KEY_TYPE,
     DEFAULT_LEAF_KEY_TYPE,
@@ -66,7 +66,7 @@ from .keys import (
     save_private_key,
 )
 from .names import format_name, parse_general_names, parse_name, parse_name_constraint
-from .profiles import profiles_from_config
+from .profiles import check_path_length, profiles_from_config, validity_days
 from .store import CertStatus
 
 __all__ = [
@@ -175,6 +175,24 @@ _CERTIFICATE_KEYS = frozenset(
 )
 
 
+def _days(table: Mapping[str, Any], where: str) -> int | None:
+    days: int | None = _get(table, "days", int, where, None)
+    if days is not None:
+        try:
+            validity_days(days, field=f"{where}.days")
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+    return days
+
+
+def _path_length(table: Mapping[str, Any], where: str) -> int | None:
+    value: int | None = _get(table, "path_length", int, where, None)
+    try:
+        return check_path_length(value, field=f"{where}.path_length")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _check_keys(table: Mapping[str, Any], known: frozenset[str], where: str) -> None:
     unknown = set(table) - known
     if unknown:
@@ -250,8 +268,8 @@ def parse_spec(data: Mapping[str, Any]) -> PKISpec:
             subject=_get(table, "subject", str, where, ...),
             parent=_get(table, "parent", str, where, None),
             key_type=_key_type(table, where, DEFAULT_CA_KEY_TYPE),
-            days=_get(table, "days", int, where, None),
-            path_length=_get(table, "path_length", int, where, None),
+            days=_days(table, where),
+            path_length=_path_length(table, where),
             permit=_strings(table, "permit", where),
             exclude=_strings(table, "exclude", where),
             profiles=_profile_tables(table, where),
@@ -298,7 +316,7 @@ def parse_spec(data: Mapping[str, Any]) -> PKISpec:
                 subject=_get(table, "subject", str, where, ""),
                 sans=_strings(table, "sans", where),
                 key_type=_key_type(table, where, DEFAULT_LEAF_KEY_TYPE),
-                days=_get(table, "days", int, where, None),
+                days=_days(table, where),
                 pkcs12=_get(table, "pkcs12", bool, where, False),
                 revoke=reason,
             )
@@ -332,7 +350,7 @@ def apply(
     CA and end-entity keys are encrypted with ``passphrase``.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_private_directory(out)  # it holds keys: 0700 whatever the umask
     added: list[str] = []
     kept: list[str] = []
     opened: dict[str, CertificateAuthority] = {}
@@ -377,7 +395,7 @@ def apply(
                 added.append(f"CA {ca_spec.name} under {ca_spec.parent} ({directory})")
             opened[ca_spec.name] = ca
         certs_dir = out / CERTS_DIR
-        certs_dir.mkdir(exist_ok=True)
+        make_private_directory(certs_dir)
         files: dict[str, Path] = {}
         for cert_spec in spec.certificates:
             files[cert_spec.name] = _apply_certificate(
@@ -420,15 +438,12 @@ def _apply_certificate(
         save_private_key(key, certs_dir / f"{spec.name}.key", passphrase)
         if spec.pkcs12:
             p12_secret = secrets.token_urlsafe(12)
-            write_atomic(
-                certs_dir / f"{spec.name}.p12.pass", p12_secret.encode() + b"\n", mode=PRIVATE_MODE
-            )
-            write_atomic(
+            write_private(certs_dir / f"{spec.name}.p12.pass", p12_secret.encode() + b"\n")
+            write_private(
                 certs_dir / f"{spec.name}.p12",
                 export_pkcs12(
                     certificate, key, issued.chain, p12_secret.encode(), friendly_name=spec.name
                 ),
-                mode=PRIVATE_MODE,
             )
         write_atomic(certs_dir / f"{spec.name}-chain.pem", issued.fullchain_pem())
         write_atomic(cert_path, issued.pem())

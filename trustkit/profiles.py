@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from .errors import ProfileError
+from .errors import InputError, ProfileError
 from .keys import KeyType
 
 __all__ = [
@@ -31,13 +31,16 @@ __all__ = [
     "DEFAULT_LEAF_VALIDITY",
     "DEFAULT_ROOT_VALIDITY",
     "ETSI_POLICY",
+    "MAX_VALIDITY_DAYS",
     "KeyUsageBit",
     "Profile",
     "QCStatements",
     "QcType",
     "SanKind",
+    "check_path_length",
     "get_profile",
     "profiles_from_config",
+    "validity_days",
 ]
 
 DEFAULT_LEAF_VALIDITY = timedelta(days=365)
@@ -53,6 +56,38 @@ can raise it with ``[profiles.tls-server] validity_days``."""
 TLS_SERVER_VALIDITY = timedelta(days=45)
 """Default tls-server validity: a day under the maximum, clear of the one-day
 "SHOULD NOT" margin that linters (pkilint) apply below each BR 6.3.2 limit."""
+
+MAX_VALIDITY_DAYS = 36525
+"""A century: the longest validity asked for anywhere (``days=``, ``--days``,
+``validity_days``). Longer is a typo, and would push notAfter past the dates
+Python and GeneralizedTime hold (year 9999)."""
+
+
+def validity_days(days: object, *, field: str = "days") -> timedelta:
+    """``days`` as a validity period, or :class:`~trustkit.errors.InputError` naming ``field``.
+
+    A whole number from 1 to :data:`MAX_VALIDITY_DAYS`; zero or less would
+    put notAfter before notBefore (RFC 5280 4.1.2.5), and ``True`` is not a number.
+    """
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_VALIDITY_DAYS:
+        raise InputError(
+            f"{field} {days!r}: must be a whole number of days from 1 to "
+            f"{MAX_VALIDITY_DAYS} (a century)"
+        )
+    return timedelta(days=days)
+
+
+def check_path_length(value: object, *, field: str = "path_length") -> int | None:
+    """``value`` as a pathLenConstraint, or :class:`~trustkit.errors.InputError` naming ``field``.
+
+    ``None`` (no constraint) or a whole number of 0 or more (RFC 5280 4.2.1.9).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InputError(f"{field} {value!r}: must be a whole number, 0 or more (RFC 5280 4.2.1.9)")
+    return value
+
 
 ANY_POLICY = "2.5.29.32.0"
 
@@ -489,10 +524,12 @@ def _profile_from_table(
     try:
         if "description" in table:
             changes["description"] = str(table["description"])
-        if "validity_days" in table:
-            changes["validity"] = timedelta(days=int(table["validity_days"]))
-        if "max_validity_days" in table:
-            changes["max_validity"] = timedelta(days=int(table["max_validity_days"]))
+        for key, attribute in (
+            ("validity_days", "validity"),
+            ("max_validity_days", "max_validity"),
+        ):
+            if key in table:
+                changes[attribute] = validity_days(table[key], field=key)
         if "key_usage" in table:
             changes["key_usage"] = frozenset(KeyUsageBit.parse(k) for k in table["key_usage"])
         if "extended_key_usage" in table:
@@ -511,7 +548,7 @@ def _profile_from_table(
                     raise ProfileError(f"profile {name}: {flag} must be true or false")
                 changes[flag] = table[flag]
         if "path_length" in table:
-            changes["path_length"] = int(table["path_length"])
+            changes["path_length"] = check_path_length(table["path_length"])
         if "key_types" in table:
             changes["key_types"] = frozenset(KeyType.parse(k) for k in table["key_types"])
         if "required_subject" in table:
@@ -534,7 +571,7 @@ def _profile_from_table(
             )
     except ProfileError:
         raise
-    except (TypeError, ValueError, AttributeError, re.error) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError, re.error) as exc:
         raise ProfileError(f"profile {name}: {exc}") from exc
     if "validity" in changes and "max_validity" not in changes:
         changes["max_validity"] = max(base.max_validity, changes["validity"])

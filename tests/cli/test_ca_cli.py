@@ -131,6 +131,8 @@ def test_ca_from_environment(pki: Path) -> None:
         (("--profile", "no-such"), "profile 'no-such': unknown"),
         (("--profile", "citizen-auth"), "subject.serialNumber: required"),
         (("--days", "5000"), "validity"),
+        (("--days", "1000000000"), "days 1000000000: must be a whole number of days from 1"),
+        (("--days", str(10**30)), "days 1000000000000000000000000000000: must be"),
         (("--san", "dns:www.example.org"), "outside the permitted subtrees"),
         (("--san", "dns:bad..name"), "dns"),
     ],
@@ -210,3 +212,17 @@ def test_the_console_script_runs() -> None:
     assert result.returncode == 0
     for command in ("init", "subca", "issue", "list", "show", "inspect", "key", "csr"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("days", ["1000000000", str(10**30), "36526"])
+def test_init_refuses_huge_days_in_one_line(tmp_path: Path, days: str) -> None:
+    code, out, err = run("init", "--ca", str(tmp_path / "r"), "--subject", ROOT, "--days", days)
+    assert code == 1 and out == ""
+    assert (
+        err == f"trustkit: error: days {days}: must be a whole number of days from 1 to "
+        "36525 (a century)\n"
+    )
+    assert not (tmp_path / "r").exists()
+    # The twin: a sound number of days makes the CA.
+    code, out, err = run("init", "--ca", str(tmp_path / "r"), "--subject", ROOT, "--days", "3650")
+    assert code == 0, err
