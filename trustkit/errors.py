@@ -15,6 +15,7 @@ say what, so a program never has to parse a message::
     ├── ProfileError               an unknown or inconsistent certificate profile
     ├── PolicyViolation            issuance refused; ``violations`` lists every reason
     │   └── BatchPolicyViolation   a batch refused; ``failures`` by request index
+    ├── OutputError                issued and recorded, but not written out; ``serials``
     ├── StoreError                 the certificate store failed
     │   ├── DuplicateSerialError   a serial already used by the same issuer
     │   └── NotFoundError          no record for a serial
@@ -58,6 +59,7 @@ __all__ = [
     "KeyFileError",
     "NameSyntaxError",
     "NotFoundError",
+    "OutputError",
     "PassphraseError",
     "PathBuildingError",
     "PathValidationError",
@@ -289,6 +291,18 @@ class InvalidSignatureError(SignatureError):
     ) -> None:
         self.failures = tuple(failures)
         self.reports = tuple(reports)
+        super().__init__(message)
+
+
+class OutputError(TrustkitError):
+    """Certificates were issued and recorded, but writing them out failed.
+
+    ``serials`` are the certificates committed to the store: they exist and
+    can be fetched from it, so issuing again would make second certificates.
+    """
+
+    def __init__(self, message: str, *, serials: Sequence[int] = ()) -> None:
+        self.serials = tuple(serials)
         super().__init__(message)
 
 

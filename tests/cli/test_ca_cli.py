@@ -226,3 +226,80 @@ def test_init_refuses_huge_days_in_one_line(tmp_path: Path, days: str) -> None:
     # The twin: a sound number of days makes the CA.
     code, out, err = run("init", "--ca", str(tmp_path / "r"), "--subject", ROOT, "--days", "3650")
     assert code == 0, err
+
+
+# -- output that fails after the store committed -------------------------------------
+
+
+def _issued_serials(ca_dir: Path) -> list[str]:
+    records = json.loads(run("list", "--ca", str(ca_dir), "--json")[1])
+    return [r["serial"] for r in records if r["profile"] == "tls-server"]
+
+
+def _check_reported(pki: Path, err: str, count: int = 1) -> list[str]:
+    """The error names every committed serial, in one line, and each can be fetched."""
+    serials = _issued_serials(pki / "tls")
+    assert len(serials) == count
+    assert err.startswith("trustkit: error: issued ") and err.count("\n") == 1, err
+    for serial in serials:
+        assert serial in err
+        code, pem, _ = run("show", "--ca", str(pki / "tls"), serial, "--pem")
+        assert code == 0 and pem.startswith("-----BEGIN CERTIFICATE-----")
+    assert "do not issue again" in err
+    return serials
+
+
+@pytest.mark.parametrize("target", ["/dev/full", "missing-dir/cert.pem"])
+def test_a_failed_output_names_the_committed_serial(pki: Path, target: str) -> None:
+    req = _csr(pki, "--subject", "CN=www.example.gov", "--san", "dns:www.example.gov")
+    out = target if target.startswith("/") else str(pki / target)
+    code, _, err = run("issue", "--ca", str(pki / "tls"), "--csr", str(req), "-o", out)
+    assert code == 1
+    _check_reported(pki, err)
+    # The twin: a writable output gets the certificate, and the message names the serial too.
+    code, _, err = run("issue", "--ca", str(pki / "tls"), "--csr", str(req), "-o", str(pki / "c"))
+    assert code == 0 and (pki / "c").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert _issued_serials(pki / "tls")[-1] in err
+
+
+def test_a_full_disk_after_the_commit_names_the_serial(pki: Path) -> None:
+    mount = pki / "small"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root); /dev/full covers ENOSPC")
+    try:
+        fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            with pytest.raises(OSError, match="No space left"):
+                while True:
+                    os.write(fd, b"\0" * 4096)
+        finally:
+            os.close(fd)
+        req = _csr(pki, "--subject", "CN=www.example.gov", "--san", "dns:www.example.gov")
+        code, _, err = run(
+            "issue", "--ca", str(pki / "tls"), "--csr", str(req), "-o", str(mount / "cert.pem")
+        )
+        assert code == 1
+        assert "No space left on device" in err
+        _check_reported(pki, err)
+        assert sorted(p.name for p in mount.iterdir()) == ["filler"]  # no half-written file
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_failed_batch_output_names_every_committed_serial(pki: Path) -> None:
+    reqs = pki / "reqs"
+    reqs.mkdir()
+    for name in ("a", "b", "c"):
+        req = _csr(pki, "--subject", f"CN={name}.example.gov", "--san", f"dns:{name}.example.gov")
+        req.rename(reqs / f"{name}.pem")
+        (pki / "key.pem").unlink()
+    code, _, err = run("issue", "--ca", str(pki / "tls"), "--csr-dir", str(reqs), "-o", "/dev/full")
+    assert code == 1
+    assert "issued 3 certificates" in err
+    _check_reported(pki, err, count=3)

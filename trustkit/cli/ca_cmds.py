@@ -10,6 +10,7 @@ from ..ca import CertificateAuthority
 from ..config import check_new_ca_directory
 from ..csr import load_csr
 from ..encoding import format_serial, parse_serial
+from ..errors import OutputError
 from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
 from ..names import format_name, parse_general_names, parse_name_constraint
 from ..store import CertificateRecord, CertStatus
@@ -334,7 +335,10 @@ def issue(
     )
     with ca:
         issued = ca.issue(csr, profile, days=days, sans=parse_general_names(sans) if sans else None)
-    write_output(out, issued.fullchain_pem() if fullchain else issued.pem())
+    try:
+        write_output(out, issued.fullchain_pem() if fullchain else issued.pem())
+    except OSError as exc:
+        raise _not_written(ca_dir, [issued.serial], out, exc) from exc
     if out is not None:
         click.echo(
             f"issued {format_serial(issued.serial)} ({profile}) to "
@@ -388,13 +392,45 @@ def _issue_batch(
                 ]
             ) from exc
     pems = [cert.fullchain_pem() if fullchain else cert.pem() for cert in issued]
+    serials = [cert.serial for cert in issued]
     if out_dir is None:
-        write_output(out, b"".join(pems))  # the bundle: one write, one sync
+        try:
+            write_output(out, b"".join(pems))  # the bundle: one write, one sync
+        except OSError as exc:
+            raise _not_written(ca_dir, serials, out, exc) from exc
     else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for target, pem in zip(targets, pems, strict=True):
-            write_output(target, pem)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _not_written(ca_dir, serials, out_dir, exc) from exc
+        for index, (target, pem) in enumerate(zip(targets, pems, strict=True)):
+            try:
+                write_output(target, pem)
+            except OSError as exc:
+                raise _not_written(ca_dir, serials[index:], target, exc) from exc
     click.echo(f"issued {len(issued)} certificates ({profile}) -> {out_dir or out}", err=True)
+
+
+def _not_written(ca_dir: Path, serials: list[int], out: Path | None, exc: OSError) -> OutputError:
+    """The error for certificates committed to the store whose output failed.
+
+    The serials are named so that the operator fetches them rather than
+    issuing again, which would make second certificates for the same keys.
+    """
+    where = "standard output" if out is None or str(out) == "-" else str(out)
+    shown = ", ".join(format_serial(serial) for serial in serials)
+    if len(serials) == 1:
+        noun, fetch = "certificate", f"`trustkit show --ca {ca_dir} {shown} --pem` prints it"
+    else:
+        noun, fetch = (
+            f"{len(serials)} certificates",
+            (f"`trustkit show --ca {ca_dir} SERIAL --pem` prints each"),
+        )
+    return OutputError(
+        f"issued {noun} {shown} (recorded in the store), but writing {where} failed "
+        f"({exc.strerror or exc}); do not issue again: {fetch}",
+        serials=serials,
+    )
 
 
 @click.command("list")
