@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
 
 from tests.terminal import run_in_terminal
 from trustkit.cli import cli
@@ -303,3 +304,34 @@ def test_a_failed_batch_output_names_every_committed_serial(pki: Path) -> None:
     assert code == 1
     assert "issued 3 certificates" in err
     _check_reported(pki, err, count=3)
+
+
+# -- a CA without publication URLs says so ----------------------------------------------
+
+
+def test_init_without_a_base_url_warns_in_one_line(tmp_path: Path) -> None:
+    code, out, err = run("init", "--ca", str(tmp_path / "bare"), "--subject", ROOT)
+    assert code == 0 and "created root CA" in out
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "no --base-url" in warnings[0] and "no CRL distribution point or OCSP URL" in err
+    code, out, err = run(
+        "subca", "--ca", str(tmp_path / "bare"), "--out", str(tmp_path / "bare-sub"),
+        "--subject", "CN=Bare Sub CA,O=Republic of Example,C=EX",
+    )  # fmt: skip
+    assert code == 0 and "no --base-url" in err
+    # What the warning is about: the sub-CA's own certificate carries no pointers.
+    cert = x509.load_pem_x509_certificate((tmp_path / "bare-sub" / "ca.pem").read_bytes())
+    assert x509.CRLDistributionPoints not in {type(e.value) for e in cert.extensions}
+
+
+def test_a_ca_with_a_base_url_does_not_warn(pki: Path) -> None:
+    # The twin: the fixture's CAs were made with --base-url (the subca inherits it).
+    code, _, err = run(
+        "subca", "--ca", str(pki / "root"), "--out", str(pki / "other"),
+        "--subject", "CN=Other CA,O=Republic of Example,C=EX",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "warning" not in err
+    cert = x509.load_pem_x509_certificate((pki / "other" / "ca.pem").read_bytes())
+    assert x509.CRLDistributionPoints in {type(e.value) for e in cert.extensions}

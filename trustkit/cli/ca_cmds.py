@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..ca import CertificateAuthority
-from ..config import check_new_ca_directory
+from ..config import CONFIG_FILE, check_new_ca_directory
 from ..csr import load_csr
 from ..encoding import format_serial, parse_serial
 from ..errors import OutputError
@@ -76,6 +76,22 @@ def token_key_options(func: F) -> F:
     return func
 
 
+NO_POINTERS_WARNING = (
+    "warning: no --base-url: certificates {name} issues will carry no CRL distribution point "
+    "or OCSP URL (RFC 5280 4.2.1.13, 4.2.2.1), so relying parties cannot check their "
+    "revocation; set [urls] base in {config}"
+)
+
+
+def _warn_without_pointers(ca: CertificateAuthority) -> None:
+    """One line on stderr when the CA's certificates will say nowhere how to check revocation."""
+    if ca.config.effective_crl_url is None and ca.config.effective_ocsp_url is None:
+        click.echo(
+            NO_POINTERS_WARNING.format(name=ca.config.name, config=ca.directory / CONFIG_FILE),
+            err=True,
+        )
+
+
 @click.command("init")
 @click.option(
     "--ca", "ca_dir", required=True, type=click.Path(path_type=Path), help="New CA directory."
@@ -142,6 +158,7 @@ def init(
     click.echo(f"  subject: {format_name(ca.certificate.subject)}")
     click.echo(f"  serial:  {format_serial(ca.certificate.serial_number)}")
     click.echo(f"  expires: {ca.certificate.not_valid_after_utc:%Y-%m-%d}")
+    _warn_without_pointers(ca)
     ca.close()
 
 
@@ -238,6 +255,7 @@ def subca(
         click.echo(f"  subject: {format_name(child.certificate.subject)}")
         click.echo(f"  issuer:  {format_name(parent.certificate.subject)}")
         click.echo(f"  serial:  {format_serial(child.certificate.serial_number)}")
+        _warn_without_pointers(child)
         child.close()
 
 

@@ -36,6 +36,13 @@ def pki() -> None:
 def apply_(spec: Path, out: Path, passphrase_file: Path | None) -> None:
     """Create what SPEC describes under --out; existing keys and certificates are kept."""
     parsed = load_spec(spec)
+    if parsed.base_url is None and parsed.cas:
+        click.echo(
+            "warning: no [pki] base_url: the certificates these CAs issue will carry no CRL "
+            "distribution point or OCSP URL (RFC 5280 4.2.1.13, 4.2.2.1), so relying parties "
+            "cannot check their revocation",
+            err=True,
+        )
     secret = passphrase(passphrase_file, prompt="Passphrase for the PKI's keys", confirm=True)
     report = apply(parsed, out, passphrase=secret)
     for line in report.added:
