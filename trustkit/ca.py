@@ -35,7 +35,9 @@ from .config import (
     CHAIN_FILE,
     DEFAULT_KEY_FILE,
     CAConfig,
+    ca_names_in_use,
     check_new_ca_directory,
+    choose_ca_name,
     slugify,
 )
 from .csr import create_csr, requested_sans
@@ -360,8 +362,16 @@ class CertificateAuthority:
         _check_free(directory)
         subject_name = _as_name(subject)
         key_reference, module = _key_reference(key)
+        # The hierarchy above must not share the name: it names the CRL and CA URLs.
+        in_use = ca_names_in_use(
+            directory,
+            parent_directory=self.directory,
+            parent_name=self.config.name,
+            chain=(self.certificate, *self.chain),
+            siblings=False,
+        )
         config = CAConfig(
-            name=name or slugify(_common_name(subject_name)),
+            name=choose_ca_name(name, subject_name, in_use),
             base_url=base_url if base_url is not None else self.config.base_url,
             store=store,
             key=key_reference,

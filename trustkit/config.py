@@ -35,10 +35,11 @@ such as the service.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,8 @@ from types import MappingProxyType
 from typing import Any
 
 import tomli_w
+from cryptography import x509
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from ._files import write_atomic
 from .errors import ConfigError, ProfileError
@@ -60,7 +63,9 @@ __all__ = [
     "DEFAULT_KEY_FILE",
     "DEFAULT_STORE_FILE",
     "CAConfig",
+    "ca_names_in_use",
     "check_new_ca_directory",
+    "choose_ca_name",
     "slugify",
 ]
 
@@ -95,6 +100,105 @@ def check_new_ca_directory(directory: Path) -> None:
             f"{directory}: already holds a CA or part of one ({', '.join(found)}); a new CA "
             f"is made only where none of {', '.join(CA_FILES)} is, so nothing is overwritten"
         )
+
+
+_CA_ISSUERS_NAME_RE = re.compile(r"/ca/([a-z0-9][a-z0-9-]{0,62})\.crt$")
+"""The CA name in a caIssuers URL trustkit wrote (``.../ca/NAME.crt``)."""
+
+
+def ca_names_in_use(
+    directory: Path,
+    *,
+    parent_directory: Path | None = None,
+    parent_name: str | None = None,
+    chain: Iterable[x509.Certificate] = (),
+    siblings: bool = True,
+) -> dict[str, str]:
+    """CA names already taken around a new CA in ``directory``: name -> where it is used.
+
+    The hierarchy above: the parent's name and the names in the caIssuers
+    URLs of the chain's certificates (each names its issuer, RFC 5280
+    4.2.2.1). With ``siblings``, also the CAs in the directories beside the
+    new one and beside the parent: where ``trustkit serve`` would most likely
+    publish them together, under URLs derived from their names.
+    """
+    used: dict[str, str] = {}
+    if parent_name is not None:
+        used[parent_name] = f"the parent CA ({parent_directory})"
+    for certificate in chain:
+        for url in _ca_issuers_urls(certificate):
+            match = _CA_ISSUERS_NAME_RE.search(url)
+            if match:
+                used.setdefault(match.group(1), f"a CA above (caIssuers {url})")
+    if siblings:
+        new = directory.resolve()
+        places = {new.parent}
+        if parent_directory is not None:
+            places.add(parent_directory.resolve().parent)
+        for place in sorted(places):
+            for name, where in _names_in(place, skip=new):
+                used.setdefault(name, f"the CA in {where}")
+    return used
+
+
+def _ca_issuers_urls(certificate: x509.Certificate) -> list[str]:
+    try:
+        aia = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
+    except (x509.ExtensionNotFound, ValueError):
+        return []
+    return [
+        str(d.access_location.value)
+        for d in aia.value
+        if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        and isinstance(d.access_location, x509.UniformResourceIdentifier)
+    ]
+
+
+def _names_in(place: Path, *, skip: Path) -> Iterable[tuple[str, Path]]:
+    """``(name, directory)`` of each CA directory directly inside ``place``."""
+    try:
+        entries = sorted(place.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.resolve() == skip:
+            continue
+        try:
+            data = tomllib.loads((entry / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a CA directory, or not one that can be read: nothing to clash with
+        ca = data.get("ca")
+        if isinstance(ca, Mapping) and isinstance(ca.get("name"), str):
+            yield ca["name"], entry
+
+
+def choose_ca_name(requested: str | None, subject: x509.Name, used: Mapping[str, str]) -> str:
+    """The name of a new CA: ``requested`` if free, else a free one from its common name.
+
+    A name given explicitly that is already in ``used`` is refused
+    (:class:`ConfigError`). A name derived from the common name that is taken,
+    as by a root rollover keeping its CN, gets the next generation suffix:
+    ``citizen-ca-2``, ``citizen-ca-3``; the URLs in its certificates are
+    derived from it, so two generations never share a CRL or certificate URL.
+    """
+    if requested is not None:
+        if requested in used:
+            raise ConfigError(
+                f"ca.name {requested!r}: already used by {used[requested]}; CA names must be "
+                "unique in a hierarchy, as they name its CRL and certificate URLs"
+            )
+        return requested
+    values = subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    text = values[0].value if values else subject.rfc4514_string()
+    base = slugify(text if isinstance(text, str) else text.decode("latin-1"))
+    if base not in used:
+        return base
+    for generation in itertools.count(2):
+        suffix = f"-{generation}"
+        candidate = base[: 63 - len(suffix)].rstrip("-") + suffix
+        if candidate not in used:
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover - count() never ends
 
 
 def slugify(text: str) -> str:

@@ -335,3 +335,92 @@ def test_a_ca_with_a_base_url_does_not_warn(pki: Path) -> None:
     assert "warning" not in err
     cert = x509.load_pem_x509_certificate((pki / "other" / "ca.pem").read_bytes())
     assert x509.CRLDistributionPoints in {type(e.value) for e in cert.extensions}
+
+
+# -- CA names are unique in a hierarchy ---------------------------------------------------
+
+
+def _urls(certificate: x509.Certificate) -> set[str]:
+    found = set()
+    for ext in certificate.extensions:
+        if isinstance(ext.value, x509.CRLDistributionPoints):
+            found |= {str(n.value) for p in ext.value for n in p.full_name or ()}
+        if isinstance(ext.value, x509.AuthorityInformationAccess):
+            found |= {str(d.access_location.value) for d in ext.value}
+    return found
+
+
+def test_a_rollover_with_the_same_common_name_gets_its_own_name_and_urls(pki: Path) -> None:
+    code, out, err = run(
+        "init", "--ca", str(pki / "root-2"), "--subject", ROOT, "--base-url",
+        "http://pki.example.gov",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "created root CA republic-of-example-root-ca-2 " in out
+    code, _, err = run(
+        "subca", "--ca", str(pki / "root-2"), "--out", str(pki / "tls-2"),
+        "--subject", "CN=e-Services TLS CA,O=Republic of Example,C=EX",
+    )  # fmt: skip
+    assert code == 0, err
+    new = x509.load_pem_x509_certificate((pki / "tls-2" / "ca.pem").read_bytes())
+    old = x509.load_pem_x509_certificate((pki / "tls" / "ca.pem").read_bytes())
+    assert "http://pki.example.gov/crl/republic-of-example-root-ca-2.crl" in _urls(new)
+    assert "http://pki.example.gov/ca/republic-of-example-root-ca-2.crt" in _urls(new)
+    # The twin: the first generation keeps the plain name; no URL of one is the other's.
+    assert "http://pki.example.gov/crl/republic-of-example-root-ca.crl" in _urls(old)
+    assert _urls(new) & _urls(old) == {"http://pki.example.gov/ocsp"}
+    # Its issuing CA, with the sibling's common name, is a new generation as well.
+    assert "e-services-tls-ca-2" in (pki / "tls-2" / "trustkit.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("command", "taken"),
+    [
+        (("init", "--subject", ROOT), "e-services-tls-ca"),  # a sibling directory's CA
+        (("subca", "--ca", "tls", "--subject", "CN=Leaf CA,O=R,C=EX"), "e-services-tls-ca"),
+        (
+            ("subca", "--ca", "tls", "--subject", "CN=Leaf CA,O=R,C=EX"),
+            "republic-of-example-root-ca",
+        ),
+    ],
+)
+def test_an_explicit_name_already_used_is_refused(
+    pki: Path, command: tuple[str, ...], taken: str
+) -> None:
+    args = [str(pki / a) if a == "tls" else a for a in command]
+    out_option = "--ca" if command[0] == "init" else "--out"
+    where = pki / "elsewhere" / "new"  # not beside the others: only the hierarchy can see it
+    if command[0] == "init":
+        where = pki / "new"
+    code, out, err = run(*args, out_option, str(where), "--name", taken)
+    assert code == 1 and out == ""
+    assert err.startswith(f"trustkit: error: ca.name '{taken}': already used by ")
+    assert err.count("\n") == 1
+    assert not where.exists()
+    # The twin: a free name is taken as given.
+    code, out, err = run(*args, out_option, str(where), "--name", "a-free-name")
+    assert code == 0, err
+    assert "a-free-name" in out
+
+
+def test_the_library_keeps_names_unique_above_a_subordinate(tmp_path: Path) -> None:
+    from trustkit.ca import CertificateAuthority
+    from trustkit.errors import ConfigError
+
+    root = CertificateAuthority.create_root(
+        "CN=Same Name,O=R,C=EX", tmp_path / "root", passphrase=b"pw-123456",
+        key_type="ec-p256", base_url="http://pki.example.gov",
+    )  # fmt: skip
+    with root:
+        sub = root.create_subordinate(
+            "CN=Same Name,O=R,C=EX", tmp_path / "x" / "sub", passphrase=b"pw-123456",
+            key_type="ec-p256",
+        )  # fmt: skip
+        with sub:
+            assert sub.config.name == "same-name-2"
+            with pytest.raises(ConfigError, match=r"ca.name 'same-name': already used by a CA"):
+                sub.create_subordinate(
+                    "CN=Third,O=R,C=EX", tmp_path / "y" / "third", passphrase=b"pw-123456",
+                    key_type="ec-p256", name="same-name",
+                )  # fmt: skip
+        assert not (tmp_path / "y").exists()

@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from ..ca import CertificateAuthority
-from ..config import CONFIG_FILE, check_new_ca_directory
+from ..config import CONFIG_FILE, ca_names_in_use, check_new_ca_directory, choose_ca_name
 from ..csr import load_csr
 from ..encoding import format_serial, parse_serial
 from ..errors import OutputError
 from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
-from ..names import format_name, parse_general_names, parse_name_constraint
+from ..names import format_name, parse_general_names, parse_name, parse_name_constraint
 from ..store import CertificateRecord, CertStatus
 from ._common import (
     NEW_PASSPHRASE_ENV,
@@ -132,6 +132,8 @@ def init(
     # Checked before a passphrase is asked for or a key is made on a token, so a
     # refused init leaves nothing behind.
     check_new_ca_directory(ca_dir)
+    # A CA beside this one with the same name would share its URLs under `trustkit serve`.
+    name = choose_ca_name(name, parse_name(subject), ca_names_in_use(ca_dir))
     key, secret = new_ca_key(
         key_uri,
         key_type=key_type,
@@ -223,6 +225,16 @@ def subca(
         pin=lazy_pin(pin_file),
     )
     with parent:
+        name = choose_ca_name(
+            name,
+            parse_name(subject),
+            ca_names_in_use(
+                out_dir,
+                parent_directory=parent.directory,
+                parent_name=parent.config.name,
+                chain=(parent.certificate, *parent.chain),
+            ),
+        )
         key, secret = new_ca_key(
             key_uri,
             key_type=key_type,
