@@ -128,6 +128,17 @@ def init(
 
     With --key pkcs11:..., the key is generated on the token (or, with
     --existing-key, taken from it) and never leaves it.
+
+    The directory must hold none of trustkit.toml, ca.key, ca.pem, chain.pem
+    and store.db: nothing of an existing CA is overwritten. A directory it
+    makes is 0700 whatever the umask.
+
+    The CA's name is in the URLs of its certificates (/crl/NAME.crl,
+    /ca/NAME.crt). A name derived from the common name that a CA in a
+    sibling directory already uses (a root rollover with the same CN) gets
+    a generation suffix, NAME-2; a --name already used is refused.
+    Without --base-url the certificates it issues carry no CRL or OCSP URL,
+    and init warns.
     """
     # Checked before a passphrase is asked for or a key is made on a token, so a
     # refused init leaves nothing behind.
@@ -208,7 +219,13 @@ def subca(
     passphrase_file: Path | None,
     new_passphrase_file: Path | None,
 ) -> None:
-    """Create an issuing CA under the CA in --ca."""
+    """Create an issuing CA under the CA in --ca.
+
+    The new directory is checked and made as for init. A name derived from
+    the common name that the CAs above already use (their caIssuers URLs),
+    or a CA in a directory beside the new one or beside the parent, gets a
+    generation suffix, NAME-2; a --name already used is refused.
+    """
     from cryptography import x509
 
     check_new_ca_directory(out_dir)  # before any passphrase is asked for or token key made
@@ -348,6 +365,10 @@ def issue(
 
     A batch (several --csr, or --csr-dir) is issued in one process with one
     key unlock and recorded in one store transaction: all or nothing.
+
+    If writing the output fails after the store recorded the certificates
+    (a full disk), the error names their serials: fetch them with
+    `trustkit show SERIAL --pem` rather than issuing again.
     """
     paths = _csr_files(csr_paths, csr_dir)
     batch = len(paths) > 1 or csr_dir is not None or out_dir is not None
