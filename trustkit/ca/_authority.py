@@ -1,169 +1,51 @@
-"""The certificate authority: a root or subordinate CA that issues from CSRs.
-
-Three lines from nothing to a certificate::
-
-    ca = CertificateAuthority.create_root("CN=Example Root CA,O=Example,C=EX", "ca",
-                                          passphrase=b"...")
-    issued = ca.issue(csr, "tls-server")
-
-Issuance is a pipeline: the request is assembled (subject and SANs from the
-CSR, validity from the profile), every check of :mod:`trustkit.policy` runs
-and all violations are reported at once, the certificate is built from the
-profile, and the store takes a fresh serial, signs with it and commits the
-record in one transaction before the certificate is returned.
-"""
+"""The :class:`CertificateAuthority`: opening and creating CAs, issuing, revoking."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from ._files import write_atomic
-from .clock import Clock, SystemClock, utc
-from .config import CA_CERT_FILE, CHAIN_FILE, CONFIG_FILE, DEFAULT_KEY_FILE, CAConfig, slugify
-from .csr import create_csr, requested_sans
-from .encoding import load_certificate, load_certificates, pem_encode
-from .errors import (
+from ..clock import Clock, SystemClock, utc
+from ..config import CA_CERT_FILE, CHAIN_FILE, CAConfig, slugify
+from ..csr import create_csr, requested_sans
+from ..encoding import load_certificate, load_certificates
+from ..errors import (
     BatchPolicyViolation,
     ConfigError,
-    PassphraseError,
     ProfileError,
     RevocationError,
     Violation,
 )
-from .keys import (
+from ..keys import (
     DEFAULT_CA_KEY_TYPE,
     KeyType,
     PrivateKey,
     generate_key,
     load_private_key_file,
-    save_private_key,
     signature_hash_for,
 )
-from .names import format_general_name, format_name, parse_name
-from .policy import IssuanceRequest, check_request, request_violations
-from .profiles import Profile, get_profile, profiles_from_config
-from .serials import new_serial
-from .store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
+from ..names import format_general_name, format_name
+from ..policy import IssuanceRequest, check_request, request_violations
+from ..profiles import Profile, get_profile
+from ..serials import new_serial
+from ..store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
+from ._directory import (
+    _as_name,
+    _check_free,
+    _common_name,
+    _key_reference,
+    _profile_tables,
+    write_directory,
+)
+from ._extensions import ProfileTemplate, certificate_builder, crl_url, make_template
+from ._records import Enrollment, IssuedCertificate, key_identifier
 
-__all__ = ["CertificateAuthority", "Enrollment", "IssuedCertificate", "key_identifier"]
-
-QC_STATEMENTS_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
-
-
-def key_identifier(public_key: x509.Certificate | object) -> str:
-    """The CA identifier used in stores: the hex subject key identifier of its key."""
-    if isinstance(public_key, x509.Certificate):
-        try:
-            return public_key.extensions.get_extension_for_class(
-                x509.SubjectKeyIdentifier
-            ).value.digest.hex()
-        except x509.ExtensionNotFound:
-            public_key = public_key.public_key()
-    return x509.SubjectKeyIdentifier.from_public_key(public_key).digest.hex()  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class IssuedCertificate:
-    """A certificate just issued, with its store record and the chain above it."""
-
-    certificate: x509.Certificate
-    record: CertificateRecord
-    chain: tuple[x509.Certificate, ...]
-    """The issuing CA's certificate first, then up to the root."""
-
-    @property
-    def serial(self) -> int:
-        return self.certificate.serial_number
-
-    def pem(self) -> bytes:
-        """The certificate as PEM."""
-        return pem_encode("CERTIFICATE", self.certificate.public_bytes(Encoding.DER))
-
-    def fullchain_pem(self) -> bytes:
-        """The certificate followed by its chain, as a PEM bundle."""
-        return self.pem() + b"".join(
-            pem_encode("CERTIFICATE", c.public_bytes(Encoding.DER)) for c in self.chain
-        )
-
-
-@dataclass(frozen=True)
-class Enrollment:
-    """One certificate asked of the CA in a batch (:meth:`CertificateAuthority.issue_many`).
-
-    The same choices as :meth:`CertificateAuthority.issue` takes for one.
-    """
-
-    csr: x509.CertificateSigningRequest
-    """The request; its signature proves possession of the key (RFC 2986 section 3)."""
-    profile: str | Profile = "tls-server"
-    """The profile, by name or as an object."""
-    days: int | None = None
-    """Validity in days; the profile's default (capped by the CA's own) when ``None``."""
-    sans: tuple[x509.GeneralName, ...] | None = None
-    """Subject alternative names replacing the CSR's, if given."""
-    subject: str | x509.Name | None = None
-    """Subject replacing the CSR's, if given."""
-
-
-_Ext = x509.Extension[x509.ExtensionType]
-
-
-def _extension(value: x509.ExtensionType, critical: bool) -> _Ext:
-    return x509.Extension(value.oid, critical, value)
-
-
-@dataclass(frozen=True)
-class _ProfileTemplate:
-    """The extensions all certificates of one profile share, in certificate order."""
-
-    profile: Profile
-    config: CAConfig
-    """The configuration the URLs were taken from (a new one makes a new template)."""
-    head: tuple[_Ext, ...]
-    """keyUsage and extendedKeyUsage."""
-    authority_key_identifier: _Ext
-    policies: tuple[_Ext, ...]
-    tail: tuple[_Ext, ...]
-    """authorityInfoAccess, qcStatements, ocspNoCheck."""
-    shard_extensions: Callable[[Profile, int], tuple[_Ext, ...]]
-    _shards: dict[int, tuple[_Ext, ...]] = field(default_factory=dict)
-
-    def for_shard(self, shard: int) -> tuple[_Ext, ...]:
-        """cRLDistributionPoints and freshestCRL of ``shard``, made once."""
-        cached = self._shards.get(shard)
-        if cached is None:
-            cached = self._shards[shard] = self.shard_extensions(self.profile, shard)
-        return cached
-
-
-def _profile_tables(
-    profiles: Mapping[str, Mapping[str, Any]] | None,
-) -> Mapping[str, Mapping[str, Any]]:
-    """``[profiles.*]`` tables for a new CA's configuration, checked before anything is made."""
-    tables = MappingProxyType({name: dict(table) for name, table in (profiles or {}).items()})
-    profiles_from_config(tables)
-    return tables
-
-
-def _as_name(subject: str | x509.Name) -> x509.Name:
-    return parse_name(subject) if isinstance(subject, str) else subject
-
-
-def _common_name(name: x509.Name) -> str:
-    values = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    value = values[0].value if values else name.rfc4514_string()
-    return value if isinstance(value, str) else value.decode("latin-1")
+__all__ = ["CertificateAuthority"]
 
 
 class CertificateAuthority:
@@ -197,7 +79,7 @@ class CertificateAuthority:
         self._key = key
         self._passphrase = passphrase
         self._pin = pin
-        self._templates: dict[str, _ProfileTemplate] = {}
+        self._templates: dict[str, ProfileTemplate] = {}
 
     # -- opening and creating -------------------------------------------------
 
@@ -387,65 +269,18 @@ class CertificateAuthority:
         allow_unencrypted_key: bool,
         own_record_profile: str | None = None,
     ) -> CertificateAuthority:
-        """Write a new CA directory; on any failure remove what was written.
-
-        A software key is written encrypted to the key file; a key on a token
-        (the configuration holds its URI) stays there.
-        """
-        _check_free(directory)
-        key_path = config.key_path(directory)
-        if key_path is not None and not passphrase and not allow_unencrypted_key:
-            raise PassphraseError("CA key: a passphrase is needed (keys are encrypted at rest)")
-        created_dir = not directory.exists()
-        directory.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
-        store: CertificateStore | None = None
-        try:
-            if key_path is not None:
-                written.append(
-                    save_private_key(
-                        key,
-                        key_path,
-                        passphrase or None,
-                        allow_unencrypted=allow_unencrypted_key,
-                    )
-                )
-            written.append(
-                write_atomic(
-                    directory / CA_CERT_FILE,
-                    pem_encode("CERTIFICATE", certificate.public_bytes(Encoding.DER)),
-                )
-            )
-            written.append(
-                write_atomic(
-                    directory / CHAIN_FILE,
-                    b"".join(
-                        pem_encode("CERTIFICATE", c.public_bytes(Encoding.DER)) for c in chain
-                    ),
-                )
-            )
-            store_url = config.store_url(directory)
-            if store_url.startswith("sqlite:///"):
-                written.extend(
-                    Path(store_url.removeprefix("sqlite:///") + suffix)
-                    for suffix in ("", "-wal", "-shm")
-                )
-            store = open_store(store_url)
-            if own_record_profile is not None:
-                store.add(
-                    key_identifier(certificate), own_record_profile, certificate, at=clock.now()
-                )
-            config.write(directory)
-        except BaseException:
-            if store is not None:
-                store.close()
-            for path in written:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-            if created_dir:
-                with contextlib.suppress(OSError):
-                    directory.rmdir()
-            raise
+        """Write a new CA directory (see :func:`write_directory`) and open it."""
+        store = write_directory(
+            directory,
+            config,
+            certificate,
+            chain,
+            key,
+            passphrase=passphrase,
+            clock=clock,
+            allow_unencrypted_key=allow_unencrypted_key,
+            own_record_profile=own_record_profile,
+        )
         return cls(
             directory,
             config,
@@ -469,7 +304,7 @@ class CertificateAuthority:
     def _load_key(self) -> PrivateKey:
         path = self.config.key_path(self.directory)
         if path is None:
-            from .pkcs11 import load_token_key
+            from ..pkcs11 import load_token_key
 
             pin = self._pin() if callable(self._pin) else self._pin
             return load_token_key(self.config.key, pin=pin, module=self.config.pkcs11_module)
@@ -621,165 +456,27 @@ class CertificateAuthority:
         name_constraints: x509.NameConstraints | None,
     ) -> x509.CertificateBuilder:
         """The certificate builder for ``request``, waiting for its serial number."""
-        profile = request.profile
-        template = self._template(profile)
-        public_key = request.csr.public_key()
-        extensions: list[_Ext] = []
-        if profile.is_ca:
-            length = path_length if path_length is not None else profile.path_length
-            extensions.append(_extension(x509.BasicConstraints(ca=True, path_length=length), True))
-        extensions.extend(template.head)
-        extensions.append(_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False))
-        extensions.append(template.authority_key_identifier)
-        if request.sans:
-            # RFC 5280 4.2.1.6: critical when the subject is empty.
-            extensions.append(
-                _extension(
-                    x509.SubjectAlternativeName(list(request.sans)), not list(request.subject)
-                )
-            )
-        extensions.extend(template.policies)
-        if name_constraints is not None:
-            # RFC 5280 4.2.1.10: conforming CAs MUST mark name constraints critical.
-            extensions.append(_extension(name_constraints, True))
-        extensions.extend(template.tail)
-        extensions.extend(template.for_shard(shard))
-        # The extensions go in at once: each is of a distinct type by construction,
-        # and add_extension's duplicate scan per call would cost more than signing's
-        # share of the Python work.
-        return (
-            x509.CertificateBuilder(extensions=extensions)
-            .subject_name(request.subject)
-            .issuer_name(self.certificate.subject)
-            .public_key(public_key)
-            .not_valid_before(request.not_before)
-            .not_valid_after(request.not_after)
+        return certificate_builder(
+            self._template(request.profile),
+            request,
+            shard,
+            path_length=path_length,
+            name_constraints=name_constraints,
         )
 
-    def _template(self, profile: Profile) -> _ProfileTemplate:
+    def _template(self, profile: Profile) -> ProfileTemplate:
         """The extensions every certificate of ``profile`` shares, made once per CA and profile."""
         cached = self._templates.get(profile.name)
         if cached is not None and cached.profile is profile and cached.config is self.config:
             return cached
-        head: list[_Ext] = [_extension(profile.key_usage_extension(), True)]
-        if profile.extended_key_usage:
-            head.append(
-                _extension(
-                    x509.ExtendedKeyUsage(list(profile.extended_key_usage)),
-                    profile.extended_key_usage_critical,
-                )
-            )
-        policies: list[_Ext] = []
-        if profile.certificate_policies:
-            policies.append(
-                _extension(
-                    x509.CertificatePolicies(
-                        [
-                            x509.PolicyInformation(x509.ObjectIdentifier(oid), None)
-                            for oid in profile.certificate_policies
-                        ]
-                    ),
-                    False,
-                )
-            )
-        tail: list[_Ext] = []
-        aia = self._authority_information_access(profile)
-        if aia is not None:
-            tail.append(_extension(aia, False))
-        if profile.qc_statements is not None:
-            from ._asn1 import encode_qc_statements
-
-            qc = profile.qc_statements
-            der = encode_qc_statements(
-                compliance=qc.compliance,
-                sscd=qc.sscd,
-                qc_type=qc.qc_type.value if qc.qc_type else None,
-                pds=tuple((url, language) for language, url in qc.pds),
-                semantics_id=qc.semantics_id,
-            )
-            tail.append(_extension(x509.UnrecognizedExtension(QC_STATEMENTS_OID, der), False))
-        if profile.ocsp_no_check:
-            tail.append(_extension(x509.OCSPNoCheck(), False))
-        template = _ProfileTemplate(
-            profile=profile,
-            config=self.config,
-            head=tuple(head),
-            authority_key_identifier=_extension(self._authority_key_identifier(), False),
-            policies=tuple(policies),
-            tail=tuple(tail),
-            shard_extensions=self._shard_extensions,
+        template = self._templates[profile.name] = make_template(
+            profile, self.config, self.certificate
         )
-        self._templates[profile.name] = template
         return template
-
-    def _shard_extensions(self, profile: Profile, shard: int) -> tuple[_Ext, ...]:
-        """Where the CRL (and delta CRL) of ``shard`` is published, if ``profile`` says so."""
-        crl_dp = self._crl_distribution_points(profile, shard)
-        if crl_dp is None:
-            return ()
-        extensions = [_extension(crl_dp, False)]
-        url = self.crl_url(shard)
-        if url is not None and self.config.crl_delta:
-            # RFC 5280 4.2.1.15: where the delta CRL is; non-critical.
-            stem, dot, ext = url.rpartition(".")
-            delta = f"{stem}-delta.{ext}" if dot else f"{url}-delta"
-            point = x509.DistributionPoint(
-                [x509.UniformResourceIdentifier(delta)], None, None, None
-            )
-            extensions.append(_extension(x509.FreshestCRL([point]), False))
-        return tuple(extensions)
-
-    def _authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
-        try:
-            ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-            return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski.value)
-        except x509.ExtensionNotFound:
-            return x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                self.certificate.public_key()  # type: ignore[arg-type]
-            )
 
     def crl_url(self, shard: int = 0) -> str | None:
         """The CRL distribution point URL for certificates of ``shard``."""
-        url = self.config.effective_crl_url
-        if url is None or self.config.crl_shards <= 0:
-            return url
-        stem, dot, ext = url.rpartition(".")
-        return f"{stem}-{shard}.{ext}" if dot else f"{url}-{shard}"
-
-    def _crl_distribution_points(
-        self, profile: Profile, shard: int
-    ) -> x509.CRLDistributionPoints | None:
-        url = self.crl_url(shard)
-        if not profile.revocation_info or url is None:
-            return None
-        point = x509.DistributionPoint(
-            full_name=[x509.UniformResourceIdentifier(url)],
-            relative_name=None,
-            reasons=None,
-            crl_issuer=None,
-        )
-        return x509.CRLDistributionPoints([point])
-
-    def _authority_information_access(
-        self, profile: Profile
-    ) -> x509.AuthorityInformationAccess | None:
-        descriptions = []
-        ocsp = self.config.effective_ocsp_url
-        if profile.revocation_info and ocsp is not None:
-            descriptions.append(
-                x509.AccessDescription(
-                    AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp)
-                )
-            )
-        issuers = self.config.effective_ca_issuers_url
-        if issuers is not None:
-            descriptions.append(
-                x509.AccessDescription(
-                    AuthorityInformationAccessOID.CA_ISSUERS,
-                    x509.UniformResourceIdentifier(issuers),
-                )
-            )
-        return x509.AuthorityInformationAccess(descriptions) if descriptions else None
+        return crl_url(self.config, shard)
 
     # -- the store ------------------------------------------------------------
 
@@ -822,19 +519,3 @@ class CertificateAuthority:
 
     def __repr__(self) -> str:
         return f"<CertificateAuthority {self.config.name} {format_name(self.certificate.subject)}>"
-
-
-def _key_reference(key: PrivateKey | None) -> tuple[str, str | None]:
-    """Where the configuration finds the key: a file, or a token's URI and module."""
-    uri = getattr(key, "uri", None)
-    if uri is None:
-        return DEFAULT_KEY_FILE, None
-    module = getattr(getattr(key, "token", None), "module_path", None)
-    return str(uri), None if module is None else str(module)
-
-
-def _check_free(directory: Path) -> None:
-    if (directory / CONFIG_FILE).exists():
-        raise ConfigError(f"{directory}: already holds a CA ({CONFIG_FILE} exists)")
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"{directory}: exists and is not a directory")
