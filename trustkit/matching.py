@@ -73,6 +73,10 @@ def _dns_within(name: str, base: str) -> bool:
     base = base.rstrip(".").lower()
     if not base:
         return True
+    if base.startswith("."):
+        # A leading period means the names below only, as RFC 5280 4.2.1.10 reads it
+        # for URI and e-mail bases and OpenSSL, Go and NSS read it for dNSName.
+        return name.endswith(base)
     return name == base or name.endswith("." + base)
 
 
@@ -110,9 +114,9 @@ def _name_problem(name: x509.GeneralName) -> str | None:
 def _base_problem(base: x509.GeneralName) -> str | None:
     """Why a subtree base is malformed (RFC 5280 4.2.1.10); ``None`` when it is not."""
     if isinstance(base, x509.DNSName) and base.value:
-        # A dNSName constraint is a host name: no leading period, unlike URI and
-        # e-mail constraints, so ".example.com" has no defined meaning.
-        return dns_name_problem(base.value, wildcard=False)
+        # A dNSName constraint is a host name, or one with a leading period for the
+        # names below it only (see _dns_within).
+        return dns_name_problem(base.value.removeprefix("."), wildcard=False)
     if isinstance(base, x509.IPAddress) and not isinstance(
         base.value, ipaddress.IPv4Network | ipaddress.IPv6Network
     ):
@@ -213,6 +217,8 @@ def _key(name: x509.GeneralName) -> object:
 
 def _dns_in(host: str, base: str) -> bool:
     """:func:`_dns_within` over keys (lower case, no trailing period)."""
+    if base.startswith("."):  # the names below only (see _dns_within)
+        return host.endswith(base)
     return not base or host == base or (host.endswith(base) and host[-len(base) - 1] == ".")
 
 

@@ -513,9 +513,11 @@ def format_general_name(name: x509.GeneralName) -> str:
 def parse_name_constraint(text: str) -> x509.GeneralName:
     """A name-constraint subtree base (RFC 5280 4.2.1.10) from ``PREFIX:value`` text.
 
-    - ``dns:gov.example``: that name and every name below it. RFC 5280 gives
-      DNS constraints no leading-dot form, so ``dns:.gov.example`` is read as
-      the same subtree and encoded without the dot.
+    - ``dns:gov.example``: that name and every name below it (RFC 5280 4.2.1.10).
+      ``dns:.gov.example``: the names below it only, not ``gov.example`` itself;
+      the dot is kept in the certificate, where OpenSSL, Go, NSS and trustkit's
+      validator read it so, as RFC 5280 reads a leading period in URI and
+      e-mail constraints.
     - ``ip:10.0.0.0/8``, ``ip:2001:db8::/32``: address and prefix length, no host bits.
     - ``email:alice@example.gov`` (one mailbox), ``email:example.gov`` or
       ``email:@example.gov`` (every mailbox at that host), ``email:.example.gov``
@@ -525,7 +527,9 @@ def parse_name_constraint(text: str) -> x509.GeneralName:
     """
     prefix, value, what = _split_prefix(text, "name constraint")
     if prefix == "dns":
-        return x509.DNSName(_domain(value.removeprefix("."), what))
+        if value.startswith("."):
+            return x509.DNSName("." + _domain(value[1:], what))
+        return x509.DNSName(_domain(value, what))
     if prefix == "ip":
         if "/" not in value:
             raise NameSyntaxError(f"{what}: expected address/prefix-length, e.g. 10.0.0.0/8")
