@@ -191,6 +191,48 @@ def _within(name: x509.GeneralName, base: x509.GeneralName) -> bool:
     return False
 
 
+def _host_subtree_within(base: str, outer: str) -> bool:
+    """Whether every host of subtree ``base`` is in subtree ``outer``: both a host (that
+    host; for dNSName also the names below it) or ``.domain`` (the names below it)."""
+    base, outer = base.lower(), outer.lower()
+    if not outer:
+        return True
+    below = outer if outer.startswith(".") else "." + outer
+    return base.endswith(below) or (not base.startswith(".") and base == outer)
+
+
+def _subtree_within(base: x509.GeneralName, outer: x509.GeneralName) -> bool:
+    """Whether subtree ``base`` lies inside subtree ``outer`` (RFC 5280 4.2.1.10 forms)."""
+    if isinstance(base, x509.DNSName) and isinstance(outer, x509.DNSName):
+        return _base_problem(base) is None and _host_subtree_within(base.value, outer.value)
+    if isinstance(base, x509.RFC822Name) and isinstance(outer, x509.RFC822Name):
+        if "@" in base.value:
+            return _email_within(base.value, outer.value)
+        if "@" in outer.value:
+            return False
+        if not base.value.startswith(".") and not outer.value.startswith("."):
+            return base.value.lower() == outer.value.lower()
+        return (outer.value.startswith(".") or not base.value.startswith(".")) and (
+            _host_subtree_within(base.value, outer.value)
+        )
+    if isinstance(base, x509.UniformResourceIdentifier) and isinstance(
+        outer, x509.UniformResourceIdentifier
+    ):
+        if not base.value.startswith(".") and not outer.value.startswith("."):
+            return base.value.lower() == outer.value.lower()
+        return (outer.value.startswith(".") or not base.value.startswith(".")) and (
+            _host_subtree_within(base.value, outer.value)
+        )
+    if isinstance(base, x509.IPAddress) and isinstance(outer, x509.IPAddress):
+        inner_net, outer_net = base.value, outer.value
+        if not isinstance(inner_net, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return False
+        if not isinstance(outer_net, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return False
+        return inner_net.version == outer_net.version and inner_net.subnet_of(outer_net)  # type: ignore[arg-type]
+    return _within(base, outer)
+
+
 def _kind(name: x509.GeneralName) -> type:
     return type(name)
 
@@ -378,6 +420,30 @@ class NameConstraintState:
                     yield (
                         f"{format_general_name(name)} is outside the permitted subtrees "
                         + _listed([b for b, _ in same])
+                    )
+
+    def subtree_problems(self, constraints: x509.NameConstraints) -> Iterator[str]:
+        """Why the nameConstraints of a new CA certificate do not lie inside these.
+
+        Each permitted subtree must sit inside a subtree of its form in every
+        permitted set that constrains the form, and not wholly inside an excluded
+        one (RFC 5280 4.2.1.10: a subordinate's constraints can only narrow; a
+        subtree outside its issuer's would be refused at every certificate below).
+        """
+        for base in constraints.permitted_subtrees or ():
+            kind = _kind(base)
+            for same in ([b for b in subtrees if _kind(b) is kind] for subtrees in self.permitted):
+                if same and not any(_subtree_within(base, outer) for outer in same):
+                    yield (
+                        f"permitted subtree {format_general_name(base)} is outside the "
+                        "issuer's permitted subtrees "
+                        + ", ".join(format_general_name(b) for b in same)
+                    )
+            for outer in self.excluded:
+                if _kind(outer) is kind and _subtree_within(base, outer):
+                    yield (
+                        f"permitted subtree {format_general_name(base)} is inside the "
+                        f"issuer's excluded subtree {format_general_name(outer)}"
                     )
 
     def violation(self, names: Iterable[x509.GeneralName]) -> str | None:

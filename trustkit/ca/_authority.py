@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ..clock import Clock, SystemClock, utc
 from ..config import CA_CERT_FILE, CHAIN_FILE, CAConfig, slugify
@@ -17,6 +21,7 @@ from ..encoding import load_certificate, load_certificates
 from ..errors import (
     BatchPolicyViolation,
     ConfigError,
+    PolicyViolation,
     ProfileError,
     RevocationError,
     Violation,
@@ -30,7 +35,13 @@ from ..keys import (
     signature_hash_for,
 )
 from ..names import format_general_name, format_name
-from ..policy import IssuanceRequest, check_request, request_violations
+from ..policy import (
+    IssuanceRequest,
+    IssuanceWarning,
+    chain_outcome,
+    outlives_chain,
+    request_violations,
+)
 from ..profiles import Profile, get_profile
 from ..serials import new_serial
 from ..store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
@@ -333,8 +344,12 @@ class CertificateAuthority:
         """Issue a certificate for ``csr`` under ``profile``.
 
         The subject and SANs come from the CSR unless given. Every policy check
-        runs; :class:`~trustkit.errors.PolicyViolation` lists all that failed.
-        ``path_length`` and ``name_constraints`` apply to CA profiles only.
+        runs, then the validator's rules on the chain the certificate would have
+        (:func:`~trustkit.policy.chain_outcome`);
+        :class:`~trustkit.errors.PolicyViolation` lists all that failed.
+        ``path_length`` and ``name_constraints`` apply to CA profiles only; without
+        ``path_length`` a CA certificate gets the profile's, lowered to what the
+        pathLenConstraints above allow.
         """
         prof = self._profile(profile)
         if (path_length is not None or name_constraints is not None) and not prof.is_ca:
@@ -342,9 +357,20 @@ class CertificateAuthority:
                 f"profile {prof.name}: path length and name constraints are for CA profiles"
             )
         now = utc(at) if at is not None else self.clock.now()
-        request = self._request(csr, prof, days=days, subject=subject, sans=sans, now=now)
-        check_request(request)
-        item = self._item(request, path_length=path_length, name_constraints=name_constraints)
+        request = self._request(
+            csr,
+            prof,
+            days=days,
+            subject=subject,
+            sans=sans,
+            now=now,
+            path_length=path_length,
+            name_constraints=name_constraints,
+        )
+        violations, draft = self._check(request)
+        if violations or draft is None:
+            raise PolicyViolation(violations)
+        item = self._item(request, draft)
         record = self.store.issue(self.id, prof.name, item.build, at=now, shard=item.shard)
         return IssuedCertificate(record.certificate, record, (self.certificate, *self.chain))
 
@@ -353,16 +379,17 @@ class CertificateAuthority:
     ) -> list[IssuedCertificate]:
         """Issue a certificate for each enrollment, all recorded in one store transaction.
 
-        All or nothing: every enrollment is checked first, and if any breaks
-        the policy (or names an unknown profile) nothing is signed or written
-        and one :class:`~trustkit.errors.BatchPolicyViolation` reports the
-        violations of every failing enrollment by its index. Otherwise each
-        gets a fresh serial, and the whole batch is committed at once (one
-        commit instead of one per certificate) before anything is returned.
-        Results come in the order of ``enrollments``.
+        All or nothing: every enrollment is checked first (as :meth:`issue`
+        checks one), and if any breaks the policy (or names an unknown profile)
+        nothing is signed or written and one
+        :class:`~trustkit.errors.BatchPolicyViolation` reports the violations of
+        every failing enrollment by its index. Otherwise each gets a fresh
+        serial, and the whole batch is committed at once (one commit instead of
+        one per certificate) before anything is returned. Results come in the
+        order of ``enrollments``.
         """
         now = utc(at) if at is not None else self.clock.now()
-        requests: list[IssuanceRequest] = []
+        checked: list[tuple[IssuanceRequest, _Draft]] = []
         failures: dict[int, list[Violation]] = {}
         for index, enrollment in enumerate(enrollments):
             try:
@@ -378,13 +405,14 @@ class CertificateAuthority:
                 sans=enrollment.sans,
                 now=now,
             )
-            violations = request_violations(request)
-            if violations:
+            violations, draft = self._check(request)
+            if violations or draft is None:
                 failures[index] = violations
-            requests.append(request)
+            else:
+                checked.append((request, draft))
         if failures:
             raise BatchPolicyViolation(failures)
-        items = [self._item(request) for request in requests]
+        items = [self._item(request, draft) for request, draft in checked]
         records = self.store.issue_many(self.id, items, at=now)
         chain = (self.certificate, *self.chain)
         return [IssuedCertificate(record.certificate, record, chain) for record in records]
@@ -401,14 +429,18 @@ class CertificateAuthority:
         subject: str | x509.Name | None,
         sans: Sequence[x509.GeneralName] | None,
         now: datetime,
+        path_length: int | None = None,
+        name_constraints: x509.NameConstraints | None = None,
     ) -> IssuanceRequest:
         """What will be certified: names from the CSR unless given, validity from the profile."""
         validity = timedelta(days=days) if days is not None else profile.validity
         not_after = now + validity
-        if days is None:
-            # The profile's default never outlives the issuer (RFC 5280 6.1.3 would
+        if days is None and not profile.may_outlive_issuer:
+            # The profile's default never outlives a CA above (RFC 5280 6.1.3 would
             # reject the tail); an explicit --days beyond it is a violation instead.
-            not_after = min(not_after, self.certificate.not_valid_after_utc)
+            end = min(c.not_valid_after_utc for c in (self.certificate, *self.chain))
+            if end > now:  # else the chain has expired: refused, not made zero-length
+                not_after = min(not_after, end)
         return IssuanceRequest(
             csr=csr,
             profile=profile,
@@ -418,23 +450,49 @@ class CertificateAuthority:
             not_after=not_after,
             issuer=self.certificate,
             validity_requested=days is not None,
+            chain=self.chain,
+            path_length=path_length,
+            name_constraints=name_constraints,
         )
 
-    def _item(
-        self,
-        request: IssuanceRequest,
-        *,
-        path_length: int | None = None,
-        name_constraints: x509.NameConstraints | None = None,
-    ) -> IssueItem:
+    def _check(self, request: IssuanceRequest) -> tuple[list[Violation], _Draft | None]:
+        """Every way ``request`` breaks the policy, and the certificate drafted for it.
+
+        The request's own checks run first; then the certificate it would become
+        is built and judged by the validator's rules on its chain, signed for that
+        by a throwaway key (:func:`_preview`), never by the CA's.
+        """
+        violations = request_violations(request)
+        if len(request.sans) > request.profile.max_sans:
+            return violations, None  # refused already; not worth building
+        shards = self.config.crl_shards
+        shard = secrets.randbelow(shards) if shards > 0 else 0
+        try:
+            builder = self._builder(request, shard, path_length=request.path_length)
+            outcome = chain_outcome(request, _preview(builder, self.certificate))
+        except (ValueError, TypeError) as exc:
+            if not violations:  # else the request's own violations say why
+                violations.append(
+                    Violation("certificate", "certificate", f"cannot be built ({exc})")
+                )
+            return violations, None
+        violations.extend(outcome.violations)
+        if request.profile.is_ca:
+            fitted = outcome.fitted_path_length(request)
+            if fitted != (request.path_length or request.profile.path_length):
+                builder = self._builder(request, shard, path_length=fitted)
+        outlived = outlives_chain(request)
+        if outlived is not None and request.profile.may_outlive_issuer and not violations:
+            warnings.warn(
+                IssuanceWarning(f"profile {request.profile.name}: {outlived}"), stacklevel=3
+            )
+        return violations, _Draft(builder, shard)
+
+    def _item(self, request: IssuanceRequest, draft: _Draft) -> IssueItem:
         """The store's work item for a checked request: shard, names and a signing function."""
         key = self.key
         algorithm = signature_hash_for(key)
-        shards = self.config.crl_shards
-        shard = secrets.randbelow(shards) if shards > 0 else 0
-        builder = self._builder(
-            request, shard, path_length=path_length, name_constraints=name_constraints
-        )
+        builder = draft.builder
 
         def sign(serial: int) -> x509.Certificate:
             return builder.serial_number(serial).sign(key, algorithm)
@@ -442,18 +500,13 @@ class CertificateAuthority:
         return IssueItem(
             request.profile.name,
             sign,
-            shard,
+            draft.shard,
             subject=format_name(request.subject),
             sans=tuple(format_general_name(name) for name in request.sans),
         )
 
     def _builder(
-        self,
-        request: IssuanceRequest,
-        shard: int,
-        *,
-        path_length: int | None,
-        name_constraints: x509.NameConstraints | None,
+        self, request: IssuanceRequest, shard: int, *, path_length: int | None
     ) -> x509.CertificateBuilder:
         """The certificate builder for ``request``, waiting for its serial number."""
         return certificate_builder(
@@ -461,7 +514,7 @@ class CertificateAuthority:
             request,
             shard,
             path_length=path_length,
-            name_constraints=name_constraints,
+            name_constraints=request.name_constraints,
         )
 
     def _template(self, profile: Profile) -> ProfileTemplate:
@@ -519,3 +572,41 @@ class CertificateAuthority:
 
     def __repr__(self) -> str:
         return f"<CertificateAuthority {self.config.name} {format_name(self.certificate.subject)}>"
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A checked certificate waiting for its serial number and the CA's signature."""
+
+    builder: x509.CertificateBuilder
+    shard: int
+
+
+@functools.cache
+def _throwaway_key(kind: str) -> PrivateKey:
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    curves = {"secp384r1": ec.SECP384R1(), "secp521r1": ec.SECP521R1()}
+    return ec.generate_private_key(curves.get(kind, ec.SECP256R1()))
+
+
+def _preview(builder: x509.CertificateBuilder, issuer: x509.Certificate) -> x509.Certificate:
+    """The certificate ``builder`` makes, signed by a throwaway key of the issuer's kind
+    (so its signature algorithm is the one the CA will use) instead of the CA's key.
+
+    The chain rules read it and drop it: its signature verifies under no CA's key, so
+    it certifies nothing, and it is never stored.
+    """
+    public = issuer.public_key()
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        kind = "ed25519"
+    elif isinstance(public, rsa.RSAPublicKey):
+        kind = "rsa"
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        kind = public.curve.name
+    else:
+        kind = "secp256r1"
+    key = _throwaway_key(kind)
+    return builder.serial_number(new_serial()).sign(key, signature_hash_for(key))
