@@ -362,3 +362,18 @@ def test_fuzz_parse_name_constraint_raises_only_name_syntax_error(text: str) -> 
         parse_name_constraint(text)
     except NameSyntaxError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("CN=gov\u202eexample", "bidirectional control"),
+        ("CN=a\u2066b", "bidirectional control"),
+        ("CN=a\x85b", "control characters"),
+    ],
+)
+def test_names_refuse_bidi_and_c1_controls(text: str, rule: str) -> None:
+    # A right-to-left override makes a name read as another (CVE-2021-42574 style).
+    with pytest.raises(NameSyntaxError, match=rule):
+        parse_name(text)
+    assert parse_name("CN=gov example")

@@ -61,7 +61,7 @@ def _label_problem(label: str) -> str | None:
         try:
             idna.decode(label)  # IDNA 2008: the A-label must decode to a valid U-label
         except (idna.IDNAError, UnicodeError) as exc:
-            return f"label {label!r} is not a valid IDNA A-label ({exc}; RFC 5891)"
+            return f"label {label!r} is not a valid IDNA A-label ({exc}) (RFC 5891 5.4)"
     return None
 
 
@@ -81,7 +81,10 @@ def dns_name_problem(value: str) -> str | None:
     if value.endswith("."):
         return "ends in a dot (BR 7.1.4.2.1: no trailing root label)"
     if len(value) > MAX_DNS_NAME_LENGTH:
-        return f"is {len(value)} characters; a host name has at most {MAX_DNS_NAME_LENGTH}"
+        return (
+            f"is {len(value)} characters; a host name has at most {MAX_DNS_NAME_LENGTH} "
+            "(RFC 1035 2.3.4)"
+        )
     try:
         ipaddress.ip_address(value)
     except ValueError:
