@@ -431,12 +431,12 @@ class ChainOutcome:
     def fitted_path_length(self, request: IssuanceRequest) -> int | None:
         """The pathLenConstraint to write for a CA ``request``: the one asked for, else
         the profile's, lowered to what the chain above leaves (RFC 5280 4.2.1.9)."""
-        length = request.path_length if request.path_length is not None else None
-        if length is None:
-            length = request.profile.path_length
-            room = self.path_length_room
-            if room is not None and room >= 1 and (length is None or length > room - 1):
-                length = room - 1
+        if request.path_length is not None:
+            return request.path_length
+        length = request.profile.path_length
+        room = self.path_length_room
+        if room is not None and room >= 1 and (length is None or length > room - 1):
+            length = room - 1
         return length
 
 

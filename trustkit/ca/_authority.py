@@ -479,7 +479,7 @@ class CertificateAuthority:
         violations.extend(outcome.violations)
         if request.profile.is_ca:
             fitted = outcome.fitted_path_length(request)
-            if fitted != (request.path_length or request.profile.path_length):
+            if fitted != request.path_length:
                 builder = self._builder(request, shard, path_length=fitted)
         outlived = outlives_chain(request)
         if outlived is not None and request.profile.may_outlive_issuer and not violations:
