@@ -32,6 +32,7 @@ assert len(LONG_NAME) == 305
 REFUSED = [
     ("*.com", "wildcard directly over the public suffix com"),
     ("*.co.uk", "wildcard directly over the public suffix co.uk"),
+    ("*.xn--55qx5d.cn", "wildcard directly over the public suffix xn--55qx5d.cn"),
     ("localhost", "single label, an internal name"),
     ("intranet", "single label, an internal name"),
     ("printer.local", "special-use domain local"),
@@ -54,6 +55,7 @@ ISSUED = [
     "xn--bcher-kva.example.gov",  # bücher
     "a-b.example.gov",
     "example.gov",
+    "*.pages.github.io",  # BR 3.2.2.6: the list's ICANN section only; github.io is private
 ]
 
 
