@@ -28,7 +28,7 @@ from .keys import describe_key, key_type_of
 from .matching import common_name_problem, dns_name_problem
 from .names import format_general_name, format_name
 from .profiles import Profile, SanKind
-from .validation._model import ValidationPolicy
+from .validation._model import ValidationPolicy, WebProfile
 from .validation._path import process_path
 from .validation._profile import WEB_PURPOSES, check_web_profile
 from .validation._purpose import check_purpose
@@ -468,7 +468,8 @@ def chain_outcome(request: IssuanceRequest, candidate: x509.Certificate) -> Chai
         if purpose in WEB_PURPOSES and request.profile.cabf_names:
             # The web PKI profile binds what the CA/Browser Forum governs; a private
             # TLS client profile (a device named by its commonName) is not held to it.
-            check_web_profile(path, purpose)
+            # The strictest reading: what the strictest relying party accepts.
+            check_web_profile(path, purpose, WebProfile.STRICT)
     except ValidationError as exc:
         violations.append(Violation("chain", "chain", str(exc)))
         return ChainOutcome(tuple(violations), None)

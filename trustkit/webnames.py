@@ -4,17 +4,18 @@ RFC 5280 lets a dNSName hold any IA5 text; the CA/Browser Forum baseline
 requirements (BR) narrow it for the web PKI. :func:`dns_name_problem` and
 :func:`ip_address_problem` say why a subjectAltName entry breaks them, or
 return ``None``. Public suffixes come from the maintained Public Suffix List
-(the ``publicsuffixlist`` package), not from a copy kept here.
+(the ``publicsuffixlist`` package, read once by :mod:`trustkit.matching`, whose
+ICANN section BR 3.2.2.6 asks CAs to consult), not from a copy kept here.
 """
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 
 import idna
-from publicsuffixlist import PublicSuffixList
+
+from .matching import is_public_suffix, wildcard_over_public_suffix
 
 __all__ = ["MAX_DNS_NAME_LENGTH", "RESERVED_DOMAINS", "dns_name_problem", "ip_address_problem"]
 
@@ -37,22 +38,6 @@ RESERVED_DOMAINS = frozenset(
 """Special-use domains (IANA registry): names under them are internal names (BR 1.6.1)."""
 
 _LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-
-
-@functools.lru_cache(maxsize=1)
-def _public_suffixes() -> PublicSuffixList:
-    # accept_unknown=False: a TLD the list does not know is not in the root zone.
-    # only_icann: BR 3.2.2.6 says to consult the "ICANN DOMAINS" section only.
-    # accept_encoded_idn=False: rules stay in U-labels (lookups decode A-labels first),
-    # which parses the list in a third of the time.
-    return PublicSuffixList(accept_unknown=False, only_icann=True, accept_encoded_idn=False)
-
-
-def _u_labels(host: str) -> str:
-    """``host`` with its A-labels decoded (they were checked to decode), for the list."""
-    return ".".join(
-        idna.decode(label) if label.startswith("xn--") else label for label in host.split(".")
-    )
 
 
 def _label_problem(label: str) -> str | None:
@@ -112,18 +97,17 @@ def dns_name_problem(value: str) -> str | None:
         if problem is not None:
             return problem
     host = ".".join(labels)
-    suffixes = _public_suffixes()
-    listed = _u_labels(host)
-    if wildcard and suffixes.is_public(listed):
+    if wildcard and wildcard_over_public_suffix("*." + host):
         return f"is a wildcard directly over the public suffix {host} (BR 3.2.2.6)"
     if len(labels) < 2:
         return "is a single label, an internal name (BR 1.6.1, 7.1.2.7.12)"
     for reserved in RESERVED_DOMAINS:
         if host == reserved or host.endswith("." + reserved):
             return f"is under the special-use domain {reserved}, an internal name (BR 1.6.1)"
-    if suffixes.publicsuffix(listed) is None:
+    # The list's ICANN section holds every top-level domain of the root zone.
+    if not is_public_suffix(labels[-1]):
         return f"top-level domain {labels[-1]!r} is not in the public DNS root zone (BR 1.6.1)"
-    if suffixes.is_public(listed):
+    if is_public_suffix(host):
         return f"is the public suffix {host}, not a domain a subscriber can hold (BR 3.2.2.6)"
     return None
 
