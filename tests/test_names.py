@@ -282,7 +282,7 @@ def test_format_other_name_for_display() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("dns:.gov.example", x509.DNSName("gov.example")),
+        ("dns:.gov.example", x509.DNSName(".gov.example")),
         ("dns:gov.example", x509.DNSName("gov.example")),
         ("ip:10.0.0.0/8", x509.IPAddress(ipaddress.IPv4Network("10.0.0.0/8"))),
         ("ip:2001:db8::/32", x509.IPAddress(ipaddress.IPv6Network("2001:db8::/32"))),
@@ -310,6 +310,8 @@ def test_name_constraints(text: str, expected: x509.GeneralName) -> None:
         ("ip:10.0.0.1", "address/prefix-length"),
         ("ip:10.0.0.0/33", "not an IP network"),
         ("dns:*.gov.example", "wildcard"),
+        ("dns:.", "empty domain name"),
+        ("dns:..gov.example", "preferred name syntax|not a valid domain name"),
         ("uri:https://example.gov", "not a URI"),
         ("email:.", "empty domain name"),
         ("dirname:", "empty"),
@@ -360,3 +362,18 @@ def test_fuzz_parse_name_constraint_raises_only_name_syntax_error(text: str) -> 
         parse_name_constraint(text)
     except NameSyntaxError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("CN=gov\u202eexample", "bidirectional control"),
+        ("CN=a\u2066b", "bidirectional control"),
+        ("CN=a\x85b", "control characters"),
+    ],
+)
+def test_names_refuse_bidi_and_c1_controls(text: str, rule: str) -> None:
+    # A right-to-left override makes a name read as another (CVE-2021-42574 style).
+    with pytest.raises(NameSyntaxError, match=rule):
+        parse_name(text)
+    assert parse_name("CN=gov example")

@@ -17,6 +17,7 @@ from trustkit.profiles import (
     get_profile,
     profiles_from_config,
 )
+from trustkit.validation import Purpose
 
 EXPECTED = {
     "root-ca",
@@ -107,6 +108,10 @@ def test_toml_tables_override_and_define() -> None:
         ({"x": {"base": "tls-client", "san_required": "yes"}}, "true or false"),
         ({"x": {"base": "tls-client", "validity_days": "long"}}, "profile x"),
         ({"x": {"base": "tls-client", "subject_patterns": {"CN": "("}}}, "profile x"),
+        ({"x": {"base": "tls-client", "purpose": "flying"}}, "purpose 'flying' is unknown"),
+        ({"x": {"base": "tls-client", "max_sans": 0}}, "max_sans must be at least 1"),
+        ({"x": {"base": "tls-client", "cabf_names": "yes"}}, "cabf_names must be true or false"),
+        ({"x": {"base": "tls-client", "may_outlive_issuer": 1}}, "true or false"),
     ],
 )
 def test_bad_profile_tables(table: dict[str, dict[str, object]], message: str) -> None:
@@ -182,3 +187,28 @@ def test_config_round_trip() -> None:
 
     again = CAConfig.from_mapping(tomllib.loads(config.to_toml().decode()))
     assert again == config
+
+
+def test_chain_and_name_settings_from_toml() -> None:
+    profiles = profiles_from_config(
+        {
+            "intranet": {
+                "base": "tls-server",
+                "cabf_names": False,
+                "max_sans": 500,
+                "may_outlive_issuer": True,
+                "purpose": "tls-client",
+            }
+        }
+    )
+    intranet = profiles["intranet"]
+    assert (intranet.cabf_names, intranet.max_sans, intranet.may_outlive_issuer) == (
+        False,
+        500,
+        True,
+    )
+    assert intranet.purpose is Purpose.TLS_CLIENT
+    # The twin: the built-in keeps the CA/Browser Forum rules and its purpose.
+    server = get_profile("tls-server")
+    assert server.cabf_names and server.purpose is Purpose.TLS_SERVER
+    assert server.max_sans == 100 and not server.may_outlive_issuer

@@ -73,6 +73,10 @@ def _dns_within(name: str, base: str) -> bool:
     base = base.rstrip(".").lower()
     if not base:
         return True
+    if base.startswith("."):
+        # A leading period means the names below only, as RFC 5280 4.2.1.10 reads it
+        # for URI and e-mail bases and OpenSSL, Go and NSS read it for dNSName.
+        return name.endswith(base)
     return name == base or name.endswith("." + base)
 
 
@@ -110,9 +114,9 @@ def _name_problem(name: x509.GeneralName) -> str | None:
 def _base_problem(base: x509.GeneralName) -> str | None:
     """Why a subtree base is malformed (RFC 5280 4.2.1.10); ``None`` when it is not."""
     if isinstance(base, x509.DNSName) and base.value:
-        # A dNSName constraint is a host name: no leading period, unlike URI and
-        # e-mail constraints, so ".example.com" has no defined meaning.
-        return dns_name_problem(base.value, wildcard=False)
+        # A dNSName constraint is a host name, or one with a leading period for the
+        # names below it only (see _dns_within).
+        return dns_name_problem(base.value.removeprefix("."), wildcard=False)
     if isinstance(base, x509.IPAddress) and not isinstance(
         base.value, ipaddress.IPv4Network | ipaddress.IPv6Network
     ):
@@ -187,6 +191,48 @@ def _within(name: x509.GeneralName, base: x509.GeneralName) -> bool:
     return False
 
 
+def _host_subtree_within(base: str, outer: str) -> bool:
+    """Whether every host of subtree ``base`` is in subtree ``outer``: both a host (that
+    host; for dNSName also the names below it) or ``.domain`` (the names below it)."""
+    base, outer = base.lower(), outer.lower()
+    if not outer:
+        return True
+    below = outer if outer.startswith(".") else "." + outer
+    return base.endswith(below) or (not base.startswith(".") and base == outer)
+
+
+def _subtree_within(base: x509.GeneralName, outer: x509.GeneralName) -> bool:
+    """Whether subtree ``base`` lies inside subtree ``outer`` (RFC 5280 4.2.1.10 forms)."""
+    if isinstance(base, x509.DNSName) and isinstance(outer, x509.DNSName):
+        return _base_problem(base) is None and _host_subtree_within(base.value, outer.value)
+    if isinstance(base, x509.RFC822Name) and isinstance(outer, x509.RFC822Name):
+        if "@" in base.value:
+            return _email_within(base.value, outer.value)
+        if "@" in outer.value:
+            return False
+        if not base.value.startswith(".") and not outer.value.startswith("."):
+            return base.value.lower() == outer.value.lower()
+        return (outer.value.startswith(".") or not base.value.startswith(".")) and (
+            _host_subtree_within(base.value, outer.value)
+        )
+    if isinstance(base, x509.UniformResourceIdentifier) and isinstance(
+        outer, x509.UniformResourceIdentifier
+    ):
+        if not base.value.startswith(".") and not outer.value.startswith("."):
+            return base.value.lower() == outer.value.lower()
+        return (outer.value.startswith(".") or not base.value.startswith(".")) and (
+            _host_subtree_within(base.value, outer.value)
+        )
+    if isinstance(base, x509.IPAddress) and isinstance(outer, x509.IPAddress):
+        inner_net, outer_net = base.value, outer.value
+        if not isinstance(inner_net, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return False
+        if not isinstance(outer_net, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return False
+        return inner_net.version == outer_net.version and inner_net.subnet_of(outer_net)  # type: ignore[arg-type]
+    return _within(base, outer)
+
+
 def _kind(name: x509.GeneralName) -> type:
     return type(name)
 
@@ -213,6 +259,8 @@ def _key(name: x509.GeneralName) -> object:
 
 def _dns_in(host: str, base: str) -> bool:
     """:func:`_dns_within` over keys (lower case, no trailing period)."""
+    if base.startswith("."):  # the names below only (see _dns_within)
+        return host.endswith(base)
     return not base or host == base or (host.endswith(base) and host[-len(base) - 1] == ".")
 
 
@@ -374,6 +422,30 @@ class NameConstraintState:
                         + _listed([b for b, _ in same])
                     )
 
+    def subtree_problems(self, constraints: x509.NameConstraints) -> Iterator[str]:
+        """Why the nameConstraints of a new CA certificate do not lie inside these.
+
+        Each permitted subtree must sit inside a subtree of its form in every
+        permitted set that constrains the form, and not wholly inside an excluded
+        one (RFC 5280 4.2.1.10: a subordinate's constraints can only narrow; a
+        subtree outside its issuer's would be refused at every certificate below).
+        """
+        for base in constraints.permitted_subtrees or ():
+            kind = _kind(base)
+            for same in ([b for b in subtrees if _kind(b) is kind] for subtrees in self.permitted):
+                if same and not any(_subtree_within(base, outer) for outer in same):
+                    yield (
+                        f"permitted subtree {format_general_name(base)} is outside the "
+                        "issuer's permitted subtrees "
+                        + ", ".join(format_general_name(b) for b in same)
+                    )
+            for outer in self.excluded:
+                if _kind(outer) is kind and _subtree_within(base, outer):
+                    yield (
+                        f"permitted subtree {format_general_name(base)} is inside the "
+                        f"issuer's excluded subtree {format_general_name(outer)}"
+                    )
+
     def violation(self, names: Iterable[x509.GeneralName]) -> str | None:
         """Why the first offending name breaks the constraints, or ``None``."""
         return next(self.violations(names), None)
@@ -423,15 +495,31 @@ def _public_suffix_list(icann_only: bool) -> PublicSuffixList:
     # the publicsuffixlist package; updating the package updates the list. A TLD the
     # list does not know (an intranet's "corp") is not taken for a public suffix, as
     # Chrome's registry_controlled_domains does not (EXCLUDE_UNKNOWN_REGISTRIES).
-    return PublicSuffixList(only_icann=icann_only, accept_unknown=False)
+    # Rules are kept in U-labels (accept_encoded_idn=False) and A-labels decoded for
+    # the lookup: the list parses in a third of the time, which a CA process's first
+    # issuance pays.
+    return PublicSuffixList(only_icann=icann_only, accept_unknown=False, accept_encoded_idn=False)
+
+
+def _u_labels(domain: str) -> str | None:
+    try:
+        return ".".join(
+            idna.decode(label) if label.startswith("xn--") else label for label in domain.split(".")
+        )
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
 
 
 def is_public_suffix(domain: str, *, icann_only: bool = True) -> bool:
     """Whether ``domain`` (A-labels) is a public suffix: one of the ICANN section of the
     Public Suffix List (``co.uk``, ``gov``), or with ``icann_only=False`` also one of
     its private section (``github.io``, ``appspot.com``)."""
-    domain = domain.rstrip(".").lower()
-    return bool(domain) and bool(_public_suffix_list(icann_only).is_public(domain))
+    listed = _u_labels(domain.rstrip(".").lower())
+    return (
+        listed is not None
+        and bool(listed)
+        and bool(_public_suffix_list(icann_only).is_public(listed))
+    )
 
 
 def wildcard_over_public_suffix(pattern: str, *, icann_only: bool = True) -> bool:

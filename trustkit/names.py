@@ -127,6 +127,11 @@ _PRINTABLE_ONLY = (NameOID.COUNTRY_NAME, NameOID.SERIAL_NUMBER, NameOID.DN_QUALI
 _IA5_ONLY = (NameOID.EMAIL_ADDRESS, NameOID.DOMAIN_COMPONENT)
 _PRINTABLE_CHARS = frozenset(string.ascii_letters + string.digits + " '()+,-./:=?")
 
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+"""Unicode bidirectional formatting characters (UAX #9 explicit formatting)."""
+
 _OID_RE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))+")
 _DESCR_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
@@ -226,8 +231,11 @@ def _check_attribute(oid: ObjectIdentifier, value: str) -> None:
         )
     if oid in _IA5_ONLY and not value.isascii():
         raise NameSyntaxError(f"{label} {value!r}: must be ASCII (IA5String, RFC 5280 A.1)")
-    if any(ord(char) < 0x20 or char == "\x7f" for char in value):
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in value):
         raise NameSyntaxError(f"{label}: control characters are not allowed in names")
+    if any(char in _BIDI_CONTROLS for char in value):
+        # A right-to-left override shows "gov.example" as another name (CVE-2021-42574).
+        raise NameSyntaxError(f"{label}: bidirectional control characters are not allowed")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -513,9 +521,11 @@ def format_general_name(name: x509.GeneralName) -> str:
 def parse_name_constraint(text: str) -> x509.GeneralName:
     """A name-constraint subtree base (RFC 5280 4.2.1.10) from ``PREFIX:value`` text.
 
-    - ``dns:gov.example``: that name and every name below it. RFC 5280 gives
-      DNS constraints no leading-dot form, so ``dns:.gov.example`` is read as
-      the same subtree and encoded without the dot.
+    - ``dns:gov.example``: that name and every name below it (RFC 5280 4.2.1.10).
+      ``dns:.gov.example``: the names below it only, not ``gov.example`` itself;
+      the dot is kept in the certificate, where OpenSSL, Go, NSS and trustkit's
+      validator read it so, as RFC 5280 reads a leading period in URI and
+      e-mail constraints.
     - ``ip:10.0.0.0/8``, ``ip:2001:db8::/32``: address and prefix length, no host bits.
     - ``email:alice@example.gov`` (one mailbox), ``email:example.gov`` or
       ``email:@example.gov`` (every mailbox at that host), ``email:.example.gov``
@@ -525,7 +535,9 @@ def parse_name_constraint(text: str) -> x509.GeneralName:
     """
     prefix, value, what = _split_prefix(text, "name constraint")
     if prefix == "dns":
-        return x509.DNSName(_domain(value.removeprefix("."), what))
+        if value.startswith("."):
+            return x509.DNSName("." + _domain(value[1:], what))
+        return x509.DNSName(_domain(value, what))
     if prefix == "ip":
         if "/" not in value:
             raise NameSyntaxError(f"{what}: expected address/prefix-length, e.g. 10.0.0.0/8")

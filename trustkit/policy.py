@@ -11,6 +11,7 @@ fixes everything in one round.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,25 +23,35 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from .errors import PolicyViolation, Violation
+from .errors import PolicyViolation, ValidationError, Violation
 from .keys import describe_key, key_type_of
-from .matching import (
-    NameConstraintState,
-    common_name_problem,
-    constrained_names,
-    dns_name_problem,
-)
-from .names import format_general_name
+from .matching import common_name_problem, dns_name_problem
+from .names import format_general_name, format_name
 from .profiles import Profile, SanKind
+from .validation._model import ValidationPolicy, WebProfile
+from .validation._path import process_path
+from .validation._profile import WEB_PURPOSES, check_web_profile
+from .validation._purpose import check_purpose
+from .webnames import dns_name_problem as web_dns_name_problem
+from .webnames import ip_address_problem
 
 __all__ = [
     "DEFAULT_CHECKS",
     "MIN_RSA_BITS",
+    "ChainOutcome",
     "Check",
     "IssuanceRequest",
+    "IssuanceWarning",
+    "chain_outcome",
     "check_request",
+    "outlives_chain",
     "request_violations",
 ]
+
+
+class IssuanceWarning(UserWarning):
+    """Issued, but with a consequence the operator should know (a profile allowed it)."""
+
 
 MIN_RSA_BITS = 2048
 """Smallest RSA modulus accepted anywhere (NIST SP 800-131A, CA/B Forum 6.1.5)."""
@@ -62,6 +73,19 @@ class IssuanceRequest:
     """The issuing CA's certificate: its validity and name constraints bound the request."""
     validity_requested: bool = False
     """Whether ``not_after`` was asked for explicitly (else it is the profile default)."""
+    chain: tuple[x509.Certificate, ...] = ()
+    """The certificates above the issuer, nearest first, up to the root: their
+    constraints bind the request as much as the issuer's do."""
+    path_length: int | None = None
+    """pathLenConstraint asked for a CA certificate; ``None`` takes the profile's,
+    fitted to what the chain above allows."""
+    name_constraints: x509.NameConstraints | None = None
+    """nameConstraints asked for a CA certificate: they must lie inside the chain's."""
+
+    @property
+    def authorities(self) -> tuple[x509.Certificate, ...]:
+        """The issuer, then every CA above it."""
+        return (self.issuer, *self.chain)
 
 
 class Check(Protocol):
@@ -187,6 +211,11 @@ class SubjectRules:
             problem = common_name_problem(request.subject, request.sans)
             if problem is not None:
                 yield Violation(self.name, "subject.commonName", problem)
+        for attribute in request.subject:
+            value = attribute.value
+            problem = _text_problem(value if isinstance(value, str) else value.decode("latin-1"))
+            if problem is not None:
+                yield Violation(self.name, _label(attribute.oid), problem)
         for oid, pattern in profile.subject_patterns.items():
             for attribute in request.subject.get_attributes_for_oid(oid):
                 value = attribute.value
@@ -199,9 +228,49 @@ class SubjectRules:
                     )
 
 
+# Bidirectional-text controls (Unicode 15 UAX #9, "explicit formatting"): a subject or
+# SAN holding them displays as something other than what it is (CVE-2021-42574 style).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e") | frozenset(
+    "\u2066\u2067\u2068\u2069"
+)
+
+
+def _text_problem(text: str) -> str | None:
+    """Why ``text`` may not stand in a certificate name: NUL and other control
+    characters (C0, DEL, C1) truncate or garble it in C software and in logs; bidi
+    controls make it read as another name."""
+    for char in text:
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code <= 0x9F:
+            return f"control character U+{code:04X} is not allowed in a name"
+        if char in _BIDI_CONTROLS:
+            return f"bidirectional control U+{code:04X} is not allowed in a name"
+    return None
+
+
+def _san_text(name: x509.GeneralName) -> Iterator[str]:
+    if isinstance(name, x509.DNSName | x509.RFC822Name | x509.UniformResourceIdentifier):
+        yield name.value
+    elif isinstance(name, x509.DirectoryName):
+        for attribute in name.value:
+            value = attribute.value
+            yield value if isinstance(value, str) else value.decode("latin-1")
+
+
+def _san_key(name: x509.GeneralName) -> object:
+    """What makes two SANs the same entry: DNS names and mail domains compare without case."""
+    if isinstance(name, x509.DNSName):
+        return (x509.DNSName, name.value.lower())
+    if isinstance(name, x509.RFC822Name):
+        local, at, host = name.value.rpartition("@")
+        return (x509.RFC822Name, local + at + host.lower())
+    return (type(name), name)
+
+
 @dataclass(frozen=True)
 class SanRules:
-    """SANs are of kinds the profile takes, and present where it needs them."""
+    """SANs are of kinds the profile takes, present where it needs them, each once and
+    no more than the profile's cap."""
 
     name: str = "subject-alt-name"
 
@@ -212,20 +281,66 @@ class SanRules:
             yield Violation(
                 self.name, "subjectAltName", f"profile {profile.name} needs at least one ({kinds})"
             )
+        if len(request.sans) > profile.max_sans:
+            # Each entry is not judged: a hostile request must not cost one finding each.
+            yield Violation(
+                self.name,
+                "subjectAltName",
+                f"{len(request.sans)} entries; profile {profile.name} allows at most "
+                f"{profile.max_sans}",
+            )
+            return
+        seen: set[object] = set()
         for name in request.sans:
             kind = SanKind.of(name)
-            if kind is None or kind not in profile.san_kinds:
+            key = _san_key(name)
+            if key in seen:
+                yield Violation(
+                    self.name, "subjectAltName", f"{_describe(name)} appears more than once"
+                )
+                continue
+            seen.add(key)
+            problem = next(filter(None, map(_text_problem, _san_text(name))), None)
+            if problem is not None:
+                yield Violation(self.name, "subjectAltName", f"{_describe(name)!r}: {problem}")
+            elif kind is None or kind not in profile.san_kinds:
                 yield Violation(
                     self.name,
                     "subjectAltName",
                     f"{_describe(name)} is not a SAN kind profile {profile.name} issues",
                 )
-            elif isinstance(name, x509.DNSName) and (
-                name.value.endswith(".") or dns_name_problem(name.value, wildcard=True)
+            elif (
+                isinstance(name, x509.DNSName)
+                and not profile.cabf_names
+                and (name.value.endswith(".") or dns_name_problem(name.value, wildcard=True))
             ):
                 yield Violation(self.name, "subjectAltName", f"{name.value!r} is not a host name")
         if not request.sans and not list(request.subject):
             yield Violation(self.name, "subject", "an empty subject needs subjectAltName entries")
+
+
+@dataclass(frozen=True)
+class WebNames:
+    """For profiles with ``cabf_names``: dNSName and iPAddress entries follow the
+    CA/Browser Forum baseline requirements (see :mod:`trustkit.webnames`)."""
+
+    name: str = "cabf-names"
+
+    def __call__(self, request: IssuanceRequest) -> Iterator[Violation]:
+        if not request.profile.cabf_names or len(request.sans) > request.profile.max_sans:
+            return
+        for name in request.sans:
+            problem: str | None = None
+            if isinstance(name, x509.DNSName):
+                if _text_problem(name.value) is None:
+                    problem = web_dns_name_problem(name.value)
+                    problem = problem and f"dNSName {name.value!r} {problem}"
+            elif isinstance(name, x509.IPAddress) and isinstance(
+                name.value, ipaddress.IPv4Address | ipaddress.IPv6Address
+            ):
+                problem = ip_address_problem(name.value)
+            if problem is not None:
+                yield Violation(self.name, "subjectAltName", problem)
 
 
 def _describe(name: x509.GeneralName) -> str:
@@ -233,22 +348,6 @@ def _describe(name: x509.GeneralName) -> str:
         return format_general_name(name)
     except Exception:
         return type(name).__name__
-
-
-@dataclass(frozen=True)
-class NameConstraintsCheck:
-    """Names stay inside the issuing CA's name constraints (RFC 5280 4.2.1.10)."""
-
-    name: str = "name-constraints"
-
-    def __call__(self, request: IssuanceRequest) -> Iterator[Violation]:
-        try:
-            ext = request.issuer.extensions.get_extension_for_class(x509.NameConstraints)
-        except x509.ExtensionNotFound:
-            return
-        names = constrained_names(request.subject, request.sans)
-        for reason in NameConstraintState().add(ext.value).violations(names):
-            yield Violation(self.name, "subjectAltName", reason)
 
 
 @dataclass(frozen=True)
@@ -268,18 +367,27 @@ class ValidityRules:
                 f"{lifetime.days} days exceeds the {request.profile.max_validity.days} days "
                 f"profile {request.profile.name} allows",
             )
-        issuer_end = request.issuer.not_valid_after_utc
-        if request.not_after > issuer_end:
+        outlived = outlives_chain(request)
+        if outlived is not None and not request.profile.may_outlive_issuer:
             yield Violation(
                 self.name,
                 "validity",
-                f"notAfter {request.not_after:%Y-%m-%d} is beyond the issuing CA's notAfter "
-                f"{issuer_end:%Y-%m-%d}",
+                f"{outlived}; relying parties refuse it after then (RFC 5280 6.1.3 a 2)",
             )
         if request.not_before < request.issuer.not_valid_before_utc:
             yield Violation(
                 self.name, "validity", "notBefore is earlier than the issuing CA's notBefore"
             )
+
+
+def outlives_chain(request: IssuanceRequest) -> str | None:
+    """Which CA on the chain above expires before ``request`` would, or ``None``."""
+    ca = min(request.authorities, key=lambda c: c.not_valid_after_utc)
+    end = ca.not_valid_after_utc
+    if request.not_after <= end:
+        return None
+    whose = "the issuing CA's" if ca is request.issuer else f"{format_name(ca.subject)}'s"
+    return f"notAfter {request.not_after:%Y-%m-%d} is beyond {whose} notAfter {end:%Y-%m-%d}"
 
 
 DEFAULT_CHECKS: tuple[Check, ...] = (
@@ -288,10 +396,11 @@ DEFAULT_CHECKS: tuple[Check, ...] = (
     KeyAllowed(),
     SubjectRules(),
     SanRules(),
-    NameConstraintsCheck(),
+    WebNames(),
     ValidityRules(),
 )
-"""The checks every issuance passes, in the order their findings are reported."""
+"""The checks every issuance request passes, in the order their findings are reported.
+The chain's constraints are checked on the certificate itself (:func:`chain_outcome`)."""
 
 
 def request_violations(
@@ -306,3 +415,87 @@ def check_request(request: IssuanceRequest, checks: Sequence[Check] = DEFAULT_CH
     violations = request_violations(request, checks)
     if violations:
         raise PolicyViolation(violations)
+
+
+# --- the chain the certificate would have ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainOutcome:
+    """What the validator's rules say of the chain a certificate would have."""
+
+    violations: tuple[Violation, ...]
+    path_length_room: int | None
+    """How many CA certificates may still follow the issuer (``None``: unbounded)."""
+
+    def fitted_path_length(self, request: IssuanceRequest) -> int | None:
+        """The pathLenConstraint to write for a CA ``request``: the one asked for, else
+        the profile's, lowered to what the chain above leaves (RFC 5280 4.2.1.9)."""
+        if request.path_length is not None:
+            return request.path_length
+        length = request.profile.path_length
+        room = self.path_length_room
+        if room is not None and room >= 1 and (length is None or length > room - 1):
+            length = room - 1
+        return length
+
+
+_CHAIN_POLICY = ValidationPolicy()
+
+
+def chain_outcome(request: IssuanceRequest, candidate: x509.Certificate) -> ChainOutcome:
+    """Run the validator's per-path rules on ``candidate``, the certificate ``request``
+    would become (its signature aside), above it the issuer and the chain to the root,
+    at its notBefore, for the profile's purpose.
+
+    The same code as path validation (:func:`~trustkit.validation.validate`) runs, so
+    the CA issues only what relying parties that follow RFC 5280 will accept: every CA's
+    pathLenConstraint, name constraints and policy constraints, validity at notBefore,
+    key usage and EKU chaining for the purpose, and the web PKI profile for profiles
+    that follow the CA/Browser Forum (``cabf_names``). A new
+    CA's own name constraints must lie inside the chain's, and its pathLenConstraint
+    within what the chain leaves.
+    """
+    path = [candidate, *request.authorities]
+    violations: list[Violation] = []
+    room: int | None = None
+    try:
+        outcome = process_path(
+            path, at=request.not_before, policy=_CHAIN_POLICY, signed_by=lambda index: None
+        )
+        purpose = request.profile.purpose
+        check_purpose(path, purpose, None)
+        if purpose in WEB_PURPOSES and request.profile.cabf_names:
+            # The web PKI profile binds what the CA/Browser Forum governs; a private
+            # TLS client profile (a device named by its commonName) is not held to it.
+            # The strictest reading: what the strictest relying party accepts.
+            check_web_profile(path, purpose, WebProfile.STRICT)
+    except ValidationError as exc:
+        violations.append(Violation("chain", "chain", str(exc)))
+        return ChainOutcome(tuple(violations), None)
+    room = outcome.path_length_room
+    if request.profile.is_ca:
+        if room is not None and room < 1:
+            violations.append(
+                Violation(
+                    "chain",
+                    "basicConstraints",
+                    "the pathLenConstraint of the chain above leaves no room for another CA "
+                    "certificate (RFC 5280 4.2.1.9, 6.1.4 l)",
+                )
+            )
+        elif room is not None and request.path_length is not None and request.path_length >= room:
+            violations.append(
+                Violation(
+                    "chain",
+                    "basicConstraints.pathLenConstraint",
+                    f"{request.path_length} is more than the {room - 1} the chain above allows "
+                    "(RFC 5280 4.2.1.9)",
+                )
+            )
+        if request.name_constraints is not None:
+            violations.extend(
+                Violation("chain", "nameConstraints", f"{problem} (RFC 5280 4.2.1.10)")
+                for problem in outcome.name_constraints.subtree_problems(request.name_constraints)
+            )
+    return ChainOutcome(tuple(violations), room)

@@ -23,12 +23,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from .errors import InputError, ProfileError
 from .keys import KeyType
+from .validation._model import Purpose
 
 __all__ = [
     "ANY_POLICY",
     "BUILTIN_PROFILES",
     "DEFAULT_CA_VALIDITY",
     "DEFAULT_LEAF_VALIDITY",
+    "DEFAULT_MAX_SANS",
     "DEFAULT_ROOT_VALIDITY",
     "ETSI_POLICY",
     "MAX_VALIDITY_DAYS",
@@ -90,6 +92,11 @@ def check_path_length(value: object, *, field: str = "path_length") -> int | Non
 
 
 ANY_POLICY = "2.5.29.32.0"
+
+DEFAULT_MAX_SANS = 100
+"""Most subjectAltName entries one certificate may carry. The CA/Browser Forum sets no
+number; 100 is what the largest public CAs issue, and a bound keeps a hostile request
+from making a certificate every relying party must parse at length."""
 
 
 class ETSI_POLICY:
@@ -256,8 +263,23 @@ class Profile:
     """Add id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1), for delegated OCSP responders."""
     revocation_info: bool = True
     """Add CRL distribution points and the AIA OCSP URL from the CA's configuration."""
+    purpose: Purpose = Purpose.ANY
+    """What the certificate is for: issuance checks that the validator would accept the
+    chain for this purpose (key usage, EKU chaining, the web PKI profile for TLS)."""
+    cabf_names: bool = False
+    """dNSName and iPAddress SANs follow the CA/Browser Forum baseline requirements
+    (3.2.2.4, 3.2.2.6, 7.1.2.7.12): LDH host names with valid IDNA labels under a
+    public suffix, no wildcard over a public suffix, no internal names, no IP literal
+    as a dNSName, no reserved IP address."""
+    max_sans: int = DEFAULT_MAX_SANS
+    """Most subjectAltName entries a request may ask for."""
+    may_outlive_issuer: bool = False
+    """Allow notAfter beyond a CA's notAfter on the chain above (with a warning); relying
+    parties refuse the certificate once that CA expires (RFC 5280 6.1.3 a 2)."""
 
     def __post_init__(self) -> None:
+        if self.max_sans < 1:
+            raise ProfileError(f"profile {self.name}: max_sans must be at least 1")
         if self.is_ca and KeyUsageBit.KEY_CERT_SIGN not in self.key_usage:
             raise ProfileError(f"profile {self.name}: a CA profile needs keyCertSign")
         if not self.is_ca and self.path_length is not None:
@@ -339,6 +361,8 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 san_kinds=frozenset({SanKind.DNS, SanKind.IP}),
                 san_required=True,
                 cn_in_san=True,
+                cabf_names=True,
+                purpose=Purpose.TLS_SERVER,
                 key_types=_EC_KEYS | _RSA_KEYS,
                 # CA/Browser Forum domain-validated.
                 certificate_policies=("2.23.140.1.2.1",),
@@ -348,6 +372,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 description="TLS client authentication for a service or device",
                 key_usage=frozenset({_KU.DIGITAL_SIGNATURE}),
                 extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,),
+                purpose=Purpose.TLS_CLIENT,
                 san_kinds=frozenset({SanKind.DNS, SanKind.EMAIL, SanKind.URI}),
             ),
             Profile(
@@ -357,6 +382,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 validity=timedelta(days=3 * 365),
                 max_validity=timedelta(days=5 * 365),
                 extended_key_usage=(ExtendedKeyUsageOID.CLIENT_AUTH,),
+                purpose=Purpose.CITIZEN_AUTH,
                 required_subject=_NATURAL_PERSON_SUBJECT,
                 subject_patterns=_NATURAL_PERSON_PATTERNS,
                 san_kinds=frozenset({SanKind.EMAIL}),
@@ -368,6 +394,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 key_usage=frozenset({_KU.CONTENT_COMMITMENT}),
                 validity=timedelta(days=3 * 365),
                 max_validity=timedelta(days=5 * 365),
+                purpose=Purpose.DOCUMENT_SIGNING,
                 required_subject=_NATURAL_PERSON_SUBJECT,
                 subject_patterns=_NATURAL_PERSON_PATTERNS,
                 san_kinds=frozenset({SanKind.EMAIL}),
@@ -388,6 +415,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 key_usage=frozenset({_KU.CONTENT_COMMITMENT}),
                 validity=timedelta(days=3 * 365),
                 max_validity=timedelta(days=5 * 365),
+                purpose=Purpose.DOCUMENT_SIGNING,
                 required_subject=(
                     NameOID.COUNTRY_NAME,
                     NameOID.COMMON_NAME,
@@ -409,6 +437,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 validity=timedelta(days=3 * 365),
                 max_validity=timedelta(days=39 * 30),
                 extended_key_usage=(ExtendedKeyUsageOID.CODE_SIGNING,),
+                purpose=Purpose.CODE_SIGNING,
                 required_subject=(NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME),
                 key_types=_EC_KEYS | frozenset({KeyType.RSA_3072, KeyType.RSA_4096}),
             ),
@@ -419,6 +448,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 validity=timedelta(days=30),
                 max_validity=timedelta(days=365),
                 extended_key_usage=(ExtendedKeyUsageOID.OCSP_SIGNING,),
+                purpose=Purpose.OCSP_SIGNING,
                 ocsp_no_check=True,
                 revocation_info=False,
             ),
@@ -431,6 +461,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
                 # RFC 3161 2.3: the one EKU, critical.
                 extended_key_usage=(ExtendedKeyUsageOID.TIME_STAMPING,),
                 extended_key_usage_critical=True,
+                purpose=Purpose.TIMESTAMPING,
                 required_subject=(NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME),
             ),
         )
@@ -487,6 +518,10 @@ _TOML_KEYS = {
     "ocsp_no_check",
     "revocation_info",
     "pds",
+    "purpose",
+    "cabf_names",
+    "max_sans",
+    "may_outlive_issuer",
 }
 
 _SUBJECT_KEYWORDS: Mapping[str, ObjectIdentifier] = MappingProxyType(
@@ -542,6 +577,8 @@ def _profile_from_table(
             "cn_in_san",
             "ocsp_no_check",
             "revocation_info",
+            "cabf_names",
+            "may_outlive_issuer",
         ):
             if flag in table:
                 if not isinstance(table[flag], bool):
@@ -549,6 +586,20 @@ def _profile_from_table(
                 changes[flag] = table[flag]
         if "path_length" in table:
             changes["path_length"] = check_path_length(table["path_length"])
+        if "max_sans" in table:
+            max_sans = table["max_sans"]
+            if not isinstance(max_sans, int) or isinstance(max_sans, bool) or max_sans < 1:
+                raise ProfileError(f"profile {name}: max_sans must be at least 1 (a whole number)")
+            changes["max_sans"] = max_sans
+        if "purpose" in table:
+            try:
+                changes["purpose"] = Purpose(table["purpose"])
+            except ValueError:
+                purposes = ", ".join(p.value for p in Purpose)
+                raise ProfileError(
+                    f"profile {name}: purpose {table['purpose']!r} is unknown; "
+                    f"use one of {purposes}"
+                ) from None
         if "key_types" in table:
             changes["key_types"] = frozenset(KeyType.parse(k) for k in table["key_types"])
         if "required_subject" in table:

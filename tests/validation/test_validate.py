@@ -23,6 +23,7 @@ from trustkit.errors import (
     ValidationError,
     ValidationLimitError,
 )
+from trustkit.testing import openssl_verify
 from trustkit.validation import (
     ANY_POLICY,
     AlgorithmPolicy,
@@ -428,18 +429,51 @@ def test_malformed_names_cannot_meet_constraints(pki: Pki, san: x509.GeneralName
     assert validate(loose.cert, trust_anchors=[pki.root.cert], intermediates=[free.cert], at=AT)
 
 
-@pytest.mark.parametrize("where", ["permitted", "excluded"])
-def test_leading_period_dns_constraint_is_malformed(pki: Pki, where: str) -> None:
-    # RFC 5280 4.2.1.10 gives dNSName constraints no leading-period form (URI and
-    # e-mail constraints have one); read either way, it must not let names through.
+@pytest.mark.parametrize(
+    ("where", "dns", "ok"),
+    [
+        ("permitted", "www.example.gov", True),
+        ("permitted", "a.b.example.gov", True),
+        ("permitted", "*.example.gov", True),
+        ("permitted", "example.gov", False),
+        ("permitted", "badexample.gov", False),
+        ("excluded", "www.example.gov", False),
+        ("excluded", "*.example.gov", False),
+        ("excluded", "example.gov", True),
+    ],
+)
+def test_leading_period_dns_constraint_means_names_below(
+    pki: Pki, where: str, dns: str, ok: bool
+) -> None:
+    # RFC 5280 4.2.1.10 writes a leading period for URI and e-mail bases only; OpenSSL,
+    # Go and NSS read ".example.gov" as a dNSName base the same way: the names below
+    # example.gov, not example.gov itself. OpenSSL is the independent judge here.
     base = [x509.DNSName(".example.gov")]
     constraints = x509.NameConstraints(
         permitted_subtrees=base if where == "permitted" else None,
         excluded_subtrees=base if where == "excluded" else None,
     )
     inter = issue("Dotted CA", pki.root, ca=True, name_constraints=constraints)
+    ee = leaf(inter, dns=[dns])
+    kw: dict[str, Any] = {"trust_anchors": [pki.root.cert], "intermediates": [inter.cert], "at": AT}
+    if ok:
+        assert validate(ee.cert, **kw)
+    else:
+        with pytest.raises(PathValidationError, match="name constraints"):
+            validate(ee.cert, **kw)
+    if "*" not in dns:  # OpenSSL does not match wildcards against name constraints
+        judged = openssl_verify(pki.root.cert, [inter.cert], ee.cert, at=AT)
+        assert judged.ok is ok, judged.output
+
+
+@pytest.mark.parametrize("base", ["..example.gov", ".", ".-example.gov"])
+def test_malformed_dotted_dns_constraint_lets_nothing_through(pki: Pki, base: str) -> None:
+    constraints = x509.NameConstraints(
+        permitted_subtrees=[x509.DNSName(base)], excluded_subtrees=None
+    )
+    inter = issue("Dotted CA", pki.root, ca=True, name_constraints=constraints)
     ee = leaf(inter, dns=["www.example.gov"])
-    with pytest.raises(PathValidationError, match=r"dns:\.example\.gov: .*not a host name"):
+    with pytest.raises(PathValidationError, match="not a host name"):
         validate(ee.cert, trust_anchors=[pki.root.cert], intermediates=[inter.cert], at=AT)
 
 

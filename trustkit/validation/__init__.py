@@ -14,8 +14,10 @@ each with ``path`` and ``index`` of the certificate at fault.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ..matching import hostname_matches, names_equal
-from ._fetch import DEFAULT_FETCH_LIMIT, DEFAULT_FETCH_TIMEOUT, HttpFetcher
 from ._model import (
     ANY_POLICY,
     DEFAULT_MAX_INTERMEDIATES,
@@ -33,7 +35,29 @@ from ._model import (
     ValidationResult,
     WebProfile,
 )
-from ._validate import validate
+
+if TYPE_CHECKING:
+    from ._fetch import DEFAULT_FETCH_LIMIT, DEFAULT_FETCH_TIMEOUT, HttpFetcher
+    from ._validate import validate
+
+# Path building, revocation and fetching load on first use: issuance imports the
+# per-path rules of this package (layer 2) without them.
+_LAZY = {
+    "validate": "._validate",
+    "HttpFetcher": "._fetch",
+    "DEFAULT_FETCH_LIMIT": "._fetch",
+    "DEFAULT_FETCH_TIMEOUT": "._fetch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ANY_POLICY",

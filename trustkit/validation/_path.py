@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -76,6 +76,13 @@ class PathOutcome:
 
     authorities_constrained: frozenset[x509.ObjectIdentifier]
     user_constrained: frozenset[x509.ObjectIdentifier]
+    name_constraints: NameConstraintState = field(default_factory=NameConstraintState)
+    """The constraints the end certificate was held to (6.1.3 b, c): the anchor's and
+    every intermediate's, not its own."""
+    path_length_room: int | None = None
+    """How many non-self-issued CA certificates may still follow the end certificate's
+    issuer (6.1.4 l, m), by the pathLenConstraints on the path; ``None`` when none
+    bounds it."""
 
 
 def process_path(
@@ -111,6 +118,7 @@ def process_path(
         policy_mapping = 0 if policy.initial_policy_mapping_inhibit else n + 1
         constraints = NameConstraintState()
         max_path_length = n
+        room: int | None = None  # max_path_length as pathLenConstraints alone set it
         # The anchor's constraints are acted on, so it must not hold a critical
         # extension that is not understood (RFC 5280 4.2), as OpenSSL decides too.
         _check_critical(anchor, n, fail, "4.2, trust anchor")
@@ -119,7 +127,10 @@ def process_path(
             constraints = constraints.add(nc.value)
         bc = get_extension(anchor, x509.BasicConstraints)
         if bc is not None and bc.value.path_length is not None:
-            max_path_length = min(max_path_length, bc.value.path_length + 1)
+            # 4.2.1.9: at most pathLenConstraint non-self-issued intermediates follow
+            # the anchor (OpenSSL counts the same way).
+            max_path_length = min(max_path_length, bc.value.path_length)
+            room = bc.value.path_length
         anchor_from, anchor_until = facts_of(anchor).validity
         if policy.check_anchor_validity and not anchor_from <= at <= anchor_until:
             raise fail(n, f"trust anchor is not valid at {at.isoformat()} (RFC 5280 6.1.1 d)")
@@ -232,8 +243,11 @@ def process_path(
                 if max_path_length <= 0:
                     raise fail(idx, "pathLenConstraint exceeded (RFC 5280 6.1.4 l)")
                 max_path_length -= 1
+                room = None if room is None else room - 1
             if bc.value.path_length is not None and bc.value.path_length < max_path_length:
                 max_path_length = bc.value.path_length
+            if bc.value.path_length is not None and (room is None or bc.value.path_length < room):
+                room = bc.value.path_length
             ku = get_extension(cert, x509.KeyUsage)
             if ku is not None and not ku.value.key_cert_sign:
                 raise fail(
@@ -263,7 +277,7 @@ def process_path(
         user = tree.policy_set(n)
         if ANY_POLICY in user and ANY_POLICY not in policy.initial_policy_set:
             user = (user - {ANY_POLICY}) | policy.initial_policy_set
-        return PathOutcome(authorities, user)
+        return PathOutcome(authorities, user, constraints, room)
     except PolicyTreeTooLarge:
         raise PathValidationError(
             "certificate policies: the valid_policy_tree grew beyond its bound "
