@@ -259,8 +259,9 @@ class RevokedError(ValidationError):
 
     ``revocation_time`` and ``reason`` (the RFC 5280 5.3.1 name, ``None`` for
     unspecified) come from the deciding evidence; ``source`` is ``"crl"`` or
-    ``"ocsp"``; ``findings`` holds every piece of evidence weighed for the
-    certificate (:class:`trustkit.validation.RevocationFinding`).
+    ``"ocsp"``; ``decided_by`` the findings that listed it and ``findings``
+    every piece of evidence weighed for the certificate
+    (:class:`trustkit.validation.RevocationFinding`).
     """
 
     def __init__(
@@ -273,12 +274,14 @@ class RevokedError(ValidationError):
         path: Sequence[object] = (),
         index: int | None = None,
         source: str | None = None,
+        decided_by: Sequence[object] = (),
         findings: Sequence[object] = (),
     ) -> None:
         self.serial = serial
         self.revocation_time = revocation_time
         self.reason = reason
         self.source = source
+        self.decided_by = tuple(decided_by)
         self.findings = tuple(findings)
         super().__init__(message, path=path, index=index)
 

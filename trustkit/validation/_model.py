@@ -153,6 +153,14 @@ class Freshness(enum.Enum):
     entry (RFC 5280 3.3, 5.1.2.6), so its silence proves nothing."""
 
 
+_FRESHNESS_TEXT = {
+    Freshness.CURRENT: "current",
+    Freshness.LATER: "issued after the validation time",
+    Freshness.STALE: "stale",
+    Freshness.AFTER_EXPIRY: "issued after the certificate expired",
+}
+
+
 @dataclass(frozen=True)
 class RevocationFinding:
     """One CRL (with the delta applied to it, if any) or one OCSP response, judged
@@ -219,7 +227,7 @@ class RevocationFinding:
             said = f"unusable: {self.note}"
         else:
             said = self.status.value
-        fresh = f", {self.freshness.value}" if self.freshness is not None else ""
+        fresh = f", {_FRESHNESS_TEXT[self.freshness]}" if self.freshness is not None else ""
         return f"{what}{fresh}: {said}"
 
     def to_dict(self) -> dict[str, object]:

@@ -140,6 +140,7 @@ class RevocationChecker:
                 path=path,
                 index=index,
                 source=first.source.value,
+                decided_by=decision.decided_by,
                 findings=findings,
             )
         if decision.status is RevocationStatus.GOOD:
