@@ -89,7 +89,10 @@ class Case:
     reason: str | None = None
     revocation_time: datetime | None = None
     freshness_only: bool = False
+    contradictory: bool = False
 
+
+CONFLICT = FindingStatus.CONFLICTING
 
 CASES = [
     Case("nothing", (), UNKNOWN),
@@ -245,6 +248,19 @@ CASES = [
         GOOD,
     ),
     Case(
+        "contradictory evidence outweighs good",
+        (crl(1, status=CONFLICT), ocsp(AT)),
+        UNKNOWN,
+        contradictory=True,
+    ),
+    Case(
+        "a final revocation outweighs contradictory evidence",
+        (crl(1, status=CONFLICT), crl(2, listed=BEFORE)),
+        REVOKED,
+        "keyCompromise",
+        BEFORE,
+    ),
+    Case(
         "OCSP revoked beside a newer OCSP good",
         (ocsp(BEFORE, listed=BEFORE), ocsp(AT)),
         REVOKED,
@@ -264,6 +280,7 @@ def test_decision_table(case: Case) -> None:
     assert decision.reason == case.reason
     assert decision.revocation_time == case.revocation_time
     assert decision.freshness_only is case.freshness_only
+    assert decision.contradictory is case.contradictory
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -425,3 +425,91 @@ def test_stale_evidence_error_says_freshness_was_the_problem(pki: Pki) -> None:
     assert not isinstance(unknown.value, StaleRevocationError)
     (finding,) = unknown.value.findings
     assert finding.status is FindingStatus.UNUSABLE and "does not verify" in finding.note
+
+
+# --- contradictory evidence: refused in every mode --------------------------------------
+
+
+def _two_answers(
+    cert: x509.Certificate, issuer: Node, statuses: Sequence[str]
+) -> ocsp.OCSPResponse:
+    """One signed OCSP response with one SingleResponse per status for ``cert``
+    (cryptography's builder makes only one; trustkit's responder encoding makes many)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from trustkit._asn1 import (
+        OCSPSingleAnswer,
+        ocsp_response_data,
+        ocsp_signature_algorithm,
+        ocsp_successful_response,
+        parse_ocsp_request,
+    )
+
+    request = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer.cert, hashes.SHA256()).build()
+    (cert_id,) = parse_ocsp_request(request.public_bytes(serialization.Encoding.DER)).cert_ids
+    answers = [
+        OCSPSingleAnswer(
+            cert_id.der,
+            status,
+            AT - DAY,
+            AT + DAY,
+            revocation_time=AT - 2 * DAY if status == "revoked" else None,
+            reason="keyCompromise" if status == "revoked" else None,
+        )
+        for status in statuses
+    ]
+    key_hash = x509.SubjectKeyIdentifier.from_public_key(issuer.cert.public_key()).digest
+    data = ocsp_response_data(
+        responder_key_hash=key_hash, produced_at=AT - DAY, answers=answers, nonce=None
+    )
+    assert isinstance(issuer.key, ec.EllipticCurvePrivateKey)
+    signature = issuer.key.sign(data, ec.ECDSA(hashes.SHA256()))
+    der = ocsp_successful_response(data, ocsp_signature_algorithm("ec", "sha256"), signature)
+    return ocsp.load_der_ocsp_response(der)
+
+
+@ORDERS
+def test_ocsp_response_with_two_answers_is_contradiction_even_soft(pki: Pki, reverse: bool) -> None:
+    ee = pki.make_leaf()
+    statuses = ["good", "unknown"][:: -1 if reverse else 1]
+    with pytest.raises(RevocationUnknownError, match="contradictory") as info:
+        run(pki, ee, [], [_two_answers(ee.cert, pki.inter, statuses)], policy=SOFT)
+    assert [f.status for f in info.value.findings] == [FindingStatus.CONFLICTING]
+    # A good CRL beside it does not outweigh it ...
+    current = crl(pki.inter, number=1, this_update=AT - DAY)
+    with pytest.raises(RevocationUnknownError, match="contradictory"):
+        run(pki, ee, [current], [_two_answers(ee.cert, pki.inter, statuses)], policy=SOFT)
+    # ... and a revocation in it still decides: revoked, not unknown.
+    with pytest.raises(RevokedError):
+        run(pki, ee, [], [_two_answers(ee.cert, pki.inter, ["good", "revoked"])], policy=SOFT)
+    # The twin: two answers that agree are evidence like one.
+    agreeing = _two_answers(ee.cert, pki.inter, ["good", "good"])
+    result = run(pki, ee, [], [agreeing], policy=HARD)
+    assert result.revocation[0].status is RevocationStatus.GOOD
+
+
+def test_crl_listing_the_certificate_twice_is_contradiction_even_soft(pki: Pki) -> None:
+    ee = pki.make_leaf()
+    twice = crl(
+        pki.inter,
+        [
+            (ee.cert.serial_number, AT - 2 * DAY, HOLD),
+            (ee.cert.serial_number, AT - 2 * DAY, None),
+        ],
+        number=1,
+        this_update=AT - DAY,
+    )
+    with pytest.raises(RevocationUnknownError, match="contradictory") as info:
+        run(pki, ee, [twice], policy=SOFT)
+    assert [f.status for f in info.value.findings] == [FindingStatus.CONFLICTING]
+    # The twin: another certificate listed twice leaves this one's CRL unusable, no more:
+    # soft-fail accepts the lack of evidence.
+    other = crl(
+        pki.inter,
+        [(4242, AT - 2 * DAY, None), (4242, AT - 2 * DAY, None)],
+        number=1,
+        this_update=AT - DAY,
+    )
+    soft = run(pki, ee, [other], policy=SOFT)
+    assert soft.revocation[0].status is RevocationStatus.UNKNOWN
+    assert soft.revocation[0].findings[0].status is FindingStatus.UNUSABLE

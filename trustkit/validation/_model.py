@@ -136,6 +136,10 @@ class FindingStatus(enum.Enum):
     """An OCSP responder that does not know the certificate (RFC 6960 2.2)."""
     UNUSABLE = "unusable"
     """About this certificate, but not to be relied on: ``note`` says why."""
+    CONFLICTING = "conflicting"
+    """Signed evidence that says two things about the certificate (a CRL listing it
+    twice, an OCSP response with two different answers for it): soft-fail never
+    softens it."""
 
 
 class Freshness(enum.Enum):
@@ -223,8 +227,8 @@ class RevocationFinding:
                 f"revoked at {self.revocation_time.isoformat()}"
                 f" reason {self.reason or 'unspecified'}"
             )
-        elif self.status is FindingStatus.UNUSABLE:
-            said = f"unusable: {self.note}"
+        elif self.status in (FindingStatus.UNUSABLE, FindingStatus.CONFLICTING):
+            said = f"{self.status.value}: {self.note}"
         else:
             said = self.status.value
         fresh = f", {_FRESHNESS_TEXT[self.freshness]}" if self.freshness is not None else ""

@@ -90,39 +90,14 @@ class RevocationChecker:
 
     def _check_one(self, path: Sequence[x509.Certificate], index: int) -> RevocationEvidence:
         cert = path[index]
-        facts = facts_of(cert)
-        subject, serial = facts.subject_text, facts.serial
-
-        def evidence(
-            status: RevocationStatus,
-            source: EvidenceSource,
-            detail: str,
-            decision: Decision | None = None,
-            findings: tuple[RevocationFinding, ...] = (),
-        ) -> RevocationEvidence:
-            first = decision.decided_by[0] if decision and decision.decided_by else None
-            return RevocationEvidence(
-                index=index,
-                subject=subject,
-                serial=serial,
-                status=status,
-                source=source,
-                detail=detail,
-                this_update=first.this_update if first else None,
-                next_update=first.next_update if first else None,
-                revocation_time=decision.revocation_time if decision else None,
-                reason=decision.reason if decision else None,
-                decided_by=decision.decided_by if decision else (),
-                findings=findings,
-            )
-
+        subject = facts_of(cert).subject_text
         if self.policy.revocation is RevocationMode.OFF:
-            return evidence(
-                RevocationStatus.NOT_CHECKED, EvidenceSource.NONE, "revocation checking is off"
+            return _evidence(
+                path, index, RevocationStatus.NOT_CHECKED, "revocation checking is off"
             )
         if self._gatherer.empty:
             # Nothing to look in (the common soft-fail call without evidence).
-            return self._unknown(path, index, evidence, None, ())
+            return self._unknown(path, index, None, ())
 
         findings = self.findings(path, index)
         decision = decide(findings, at=self._ctx.at)
@@ -144,39 +119,61 @@ class RevocationChecker:
                 findings=findings,
             )
         if decision.status is RevocationStatus.GOOD:
-            return evidence(
-                RevocationStatus.GOOD,
-                decision.decided_by[0].source,
-                decision.why,
-                decision,
-                findings,
-            )
-        return self._unknown(path, index, evidence, decision, findings)
+            return _evidence(path, index, RevocationStatus.GOOD, decision.why, decision, findings)
+        return self._unknown(path, index, decision, findings)
 
     def _unknown(
         self,
         path: Sequence[x509.Certificate],
         index: int,
-        evidence: object,
         decision: Decision | None,
         findings: tuple[RevocationFinding, ...],
     ) -> RevocationEvidence:
+        """UNKNOWN: an error under hard-fail (saying when age alone was the problem),
+        accepted under soft-fail."""
         why = decision.why if decision is not None else _NO_EVIDENCE
-        subject = facts_of(path[index]).subject_text
-        if self.policy.revocation is RevocationMode.HARD_FAIL:
+        contradictory = decision is not None and decision.contradictory
+        if self.policy.revocation is RevocationMode.HARD_FAIL or contradictory:
+            # Soft-fail is for evidence that is missing, never for evidence that
+            # contradicts itself.
             error = (
                 StaleRevocationError
                 if decision is not None and decision.freshness_only
                 else RevocationUnknownError
             )
             raise error(
-                f"certificate {index} ({subject}): revocation status unknown: {why}"
-                " (hard-fail, RFC 5280 6.3.3 k)",
+                f"certificate {index} ({facts_of(path[index]).subject_text}): revocation"
+                f" status unknown: {why} "
+                + ("(in every mode)" if contradictory else "(hard-fail, RFC 5280 6.3.3 k)"),
                 path=path,
                 index=index,
                 findings=findings,
             )
-        assert callable(evidence)
-        result = evidence(RevocationStatus.UNKNOWN, EvidenceSource.NONE, why, decision, findings)
-        assert isinstance(result, RevocationEvidence)
-        return result
+        return _evidence(path, index, RevocationStatus.UNKNOWN, why, decision, findings)
+
+
+def _evidence(
+    path: Sequence[x509.Certificate],
+    index: int,
+    status: RevocationStatus,
+    detail: str,
+    decision: Decision | None = None,
+    findings: tuple[RevocationFinding, ...] = (),
+) -> RevocationEvidence:
+    facts = facts_of(path[index])
+    first = decision.decided_by[0] if decision is not None and decision.decided_by else None
+    source = first.source if first is not None and status is RevocationStatus.GOOD else None
+    return RevocationEvidence(
+        index=index,
+        subject=facts.subject_text,
+        serial=facts.serial,
+        status=status,
+        source=source or EvidenceSource.NONE,
+        detail=detail,
+        this_update=first.this_update if first else None,
+        next_update=first.next_update if first else None,
+        revocation_time=decision.revocation_time if decision else None,
+        reason=decision.reason if decision else None,
+        decided_by=decision.decided_by if decision else (),
+        findings=findings,
+    )

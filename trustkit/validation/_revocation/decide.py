@@ -27,20 +27,23 @@ step  condition                                                   answer
       a CRL of the same scope with a higher cRLNumber not listing
       it (or a delta's removeFromCRL), or an OCSP ``good`` whose
       thisUpdate is after the hold's evidence (RFC 5280 5.3.1)
-3     the findings that say "not revoked at ``at``" (not listed,  GOOD
+3     a finding contradicts itself about the certificate (a CRL   UNKNOWN
+      listing it twice, an OCSP response with two answers for     (contra-
+      it: RFC 5280 5.1.2.6, RFC 6960 4.2.1)                       dictory)
+4     the findings that say "not revoked at ``at``" (not listed,  GOOD
       or listed only for a time after ``at``) and are current or
       issued later (not stale, not issued after expiry) cover
       every revocation reason (RFC 5280 6.3.3 reasons_mask;
       an OCSP answer covers all)
-4     otherwise                                                   UNKNOWN
+5     otherwise                                                   UNKNOWN
 ====  ==========================================================  ==========
 
 A listing whose time is after ``at`` does not touch the status at ``at``: a
 signature made before the revocation stands (ETSI EN 319 102-1 5.6.2.4), and
 the answer reports the later revocation. UNKNOWN carries ``freshness_only``
-when step 3 would have passed had the stale or after-expiry findings been
-current: the evidence is there, only out of date. Soft-fail accepts UNKNOWN;
-it never softens steps 1 and 2.
+when step 4 would have passed had the stale or after-expiry findings been
+current: the evidence is there, only out of date. Soft-fail accepts UNKNOWN
+from step 5 (no evidence, or none usable); it never softens steps 1 to 3.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class Decision:
     """The reason with ``revocation_time``."""
     freshness_only: bool = False
     """UNKNOWN only because the evidence that would vouch for it is out of date."""
+    contradictory: bool = False
+    """UNKNOWN because signed evidence contradicts itself: refused in every mode."""
     why: str = ""
     """One clause on the answer."""
 
@@ -222,7 +227,18 @@ def decide(findings: Iterable[RevocationFinding], *, at: datetime) -> Decision:
             why=f"on hold by {first.describe()}, not released by the validation time",
         )
 
-    # 3. "Good" counts when it is current (or issued later) and covers every reason.
+    # 3. Signed evidence that contradicts itself about the certificate: no "good"
+    # outweighs it, and soft-fail does not soften it.
+    conflicting = [f for f in ordered if f.status is FindingStatus.CONFLICTING]
+    if conflicting:
+        return Decision(
+            RevocationStatus.UNKNOWN,
+            tuple(conflicting),
+            contradictory=True,
+            why="contradictory evidence: " + "; ".join(f.describe() for f in conflicting),
+        )
+
+    # 4. "Good" counts when it is current (or issued later) and covers every reason.
     later = sorted(
         (f for f in usable if f.status is FindingStatus.REVOKED and not _listed_by(f, at)),
         key=_by_time,
@@ -244,7 +260,7 @@ def decide(findings: Iterable[RevocationFinding], *, at: datetime) -> Decision:
             why += f"; revoked after the validation time, at {later_time.isoformat()}"
         return Decision(RevocationStatus.GOOD, tuple(good), later_time, later_reason, why=why)
 
-    # 4. Unknown: say whether age alone kept the evidence from counting.
+    # 5. Unknown: say whether age alone kept the evidence from counting.
     dated = [f for f in usable if _good_at(f, at) and f.freshness in _OUT_OF_DATE]
     freshness_only = bool(dated) and _coverage([*good, *dated]) >= ALL_REASON_NAMES
     if freshness_only:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,10 +237,14 @@ class _Judgement:
         hit = _find_entry(crl, self.cert)
         delta_hit = _find_entry(delta, self.cert) if delta is not None else None
         for found in (hit, delta_hit):
-            if isinstance(found, str):
-                return self.unusable(found)
+            if isinstance(found, _Problem):
+                finding = self.unusable(found.why)
+                if found.about_this_certificate:
+                    # Signed, and saying two things about this very certificate.
+                    finding = dataclasses.replace(finding, status=FindingStatus.CONFLICTING)
+                return finding
         entry = delta_hit or hit
-        assert not isinstance(entry, str)
+        assert not isinstance(entry, _Problem)
         status, rtime, reason, note = FindingStatus.GOOD, None, None, ""
         if entry is not None:
             flag = _entry_reason(entry)
@@ -436,16 +441,31 @@ def _entry_reason(entry: x509.RevokedCertificate) -> x509.ReasonFlags | None:
     return ext.value.reason
 
 
+@dataclass(frozen=True)
+class _Problem:
+    """Why a CRL's entries cannot be used; whether it concerns the certificate sought."""
+
+    why: str
+    about_this_certificate: bool = False
+
+
 def _find_entry(
     crl: x509.CertificateRevocationList | None, cert: x509.Certificate
-) -> x509.RevokedCertificate | str | None:
+) -> x509.RevokedCertificate | _Problem | None:
     """The entry for ``cert``, ``None``, or why the CRL's entries cannot be used."""
     if crl is None:
         return None
     index = _entry_index(crl)
-    if isinstance(index, str):
-        return index
     facts = facts_of(cert)
+    if isinstance(index, _Problem):
+        return index
+    if isinstance(index, tuple):  # a serial listed twice
+        _, twice = index
+        if (facts.serial, facts.issuer_norm) in twice:
+            why = f"lists this certificate (serial {facts.serial:X}) twice (RFC 5280 5.1.2.6)"
+            return _Problem(why, about_this_certificate=True)
+        serial = min(s for s, _ in twice)
+        return _Problem(f"CRL lists serial {serial:X} twice (RFC 5280 5.1.2.6)")
     for entry, entry_issuer in index.get(facts.serial, ()):
         if entry_issuer == facts.issuer_norm:  # names_equal(entry issuer, cert issuer)
             return entry
@@ -490,15 +510,19 @@ def _crl_extensions(
 
 
 _EntryIndex = dict[int, list[tuple[x509.RevokedCertificate, NormalizedName]]]
+_Twice = frozenset[tuple[int, NormalizedName]]
 
 
-def _entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str:
+def _entry_index(
+    crl: x509.CertificateRevocationList,
+) -> _EntryIndex | tuple[_EntryIndex, _Twice] | _Problem:
     """The CRL's entries by serial number, each with the normalized name of the issuer
     of the certificate it revokes; or why the CRL cannot be used. Built once per CRL.
 
     In an indirect CRL a certificateIssuer entry extension names the issuer for that
     entry and the ones after it (RFC 5280 5.3.3); otherwise it is the CRL issuer. An
-    entry with an unknown critical extension makes the whole CRL unusable (5.3).
+    entry with an unknown critical extension makes the whole CRL unusable (5.3), and
+    so does a certificate listed twice (5.1.2.6), which the index returns with them.
     """
     memo = crl_facts_of(crl).memo
     if "entries" not in memo:
@@ -506,15 +530,18 @@ def _entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str:
     return memo["entries"]  # type: ignore[return-value]
 
 
-def _build_entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str:
+def _build_entry_index(
+    crl: x509.CertificateRevocationList,
+) -> _EntryIndex | tuple[_EntryIndex, _Twice] | _Problem:
     try:
         idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
         indirect = idp_ext is not None and idp_ext.value.indirect_crl
         entries = list(crl)
     except ValueError:
-        return "the CRL's entries cannot be parsed"
+        return _Problem("the CRL's entries cannot be parsed")
     entry_issuer = crl_facts_of(crl).issuer_norm
     index: _EntryIndex = {}
+    twice: set[tuple[int, NormalizedName]] = set()
     with warnings.catch_warnings():
         # Non-positive serials (RFC 5280 4.1.2.2) are looked up all the same: see serial_of.
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
@@ -522,10 +549,10 @@ def _build_entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str
             try:
                 exts = list(entry.extensions)
             except EXTENSION_ERRORS:
-                return "a CRL entry's extensions cannot be parsed"
+                return _Problem("a CRL entry's extensions cannot be parsed")
             for ext in exts:
                 if ext.critical and ext.oid not in _KNOWN_ENTRY_EXTENSIONS:
-                    return (
+                    return _Problem(
                         f"CRL entry has unknown critical extension {ext.oid.dotted_string}"
                         " (RFC 5280 5.3)"
                     )
@@ -536,6 +563,6 @@ def _build_entry_index(crl: x509.CertificateRevocationList) -> _EntryIndex | str
             listed = index.setdefault(entry.serial_number, [])
             if any(issuer == entry_issuer for _, issuer in listed):
                 # One entry per certificate (RFC 5280 5.1.2.6): two leave its status unclear.
-                return f"CRL lists serial {entry.serial_number:X} twice"
+                twice.add((entry.serial_number, entry_issuer))
             listed.append((entry, entry_issuer))
-    return index
+    return (index, frozenset(twice)) if twice else index

@@ -78,52 +78,86 @@ def judge_ocsp(
         responder = _responder_text(response)
     except ValueError:
         return unusable("the response cannot be parsed")
-    for single in singles:
-        try:
-            if single.serial_number != serial_of(cert):
-                continue
-            expected = (
-                ocsp.OCSPRequestBuilder()
-                .add_certificate(cert, issuer, single.hash_algorithm)
-                .build()
-            )
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            continue
-        if (
-            single.issuer_name_hash != expected.issuer_name_hash
-            or single.issuer_key_hash != expected.issuer_key_hash
-        ):
-            continue
-        freshness = _freshness(ctx, single, cert)
-        signer_problem = _signer_problem(ctx, response, path, index, freshness, crl_status)
-        if signer_problem is not None:
-            return unusable(signer_problem, responder)
-        status = single.certificate_status
-        found = RevocationFinding(
-            source=EvidenceSource.OCSP,
-            scope=OCSP_SCOPE,
-            issuer=responder,
-            status=FindingStatus.GOOD,
-            freshness=freshness,
-            this_update=single.this_update_utc,
-            next_update=single.next_update_utc,
-            produced_at=response.produced_at_utc,
-            reasons=ALL_REASON_NAMES,
+    matching = [single for single in singles if _about(single, cert, issuer)]
+    if not matching:
+        return None
+    answers = [_answer(ctx, response, single, cert, responder) for single in matching]
+    # The newest answer stands for the response; the signer is checked for it once.
+    found = max(answers, key=lambda f: (f.this_update, f.status.value))
+    signer_problem = _signer_problem(ctx, response, path, index, found.freshness, crl_status)
+    if signer_problem is not None:
+        return unusable(signer_problem, responder)
+    said = {(f.status, f.revocation_time, f.reason) for f in answers}
+    listed = [f for f in answers if f.status is FindingStatus.REVOKED]
+    if len(said) > 1 and listed:
+        # A signed statement of revocation is not taken back by another in the same
+        # response: the final one first, then the earliest (RFC 5280 3.3).
+        return min(
+            listed,
+            key=lambda f: (f.reason == "certificateHold", f.revocation_time, f.reason or ""),
         )
-        if status == ocsp.OCSPCertStatus.GOOD:
-            return found
-        if status == ocsp.OCSPCertStatus.REVOKED:
-            reason = single.revocation_reason
-            return dataclasses.replace(
-                found,
-                status=FindingStatus.REVOKED,
-                revocation_time=single.revocation_time_utc,
-                reason=reason.value if reason is not None else None,
-            )
+    if len(said) > 1:
+        # RFC 6960 4.2.1: one SingleResponse per certificate asked about; a signed
+        # response giving two different answers for it is contradiction, not evidence.
         return dataclasses.replace(
-            found, status=FindingStatus.UNKNOWN, note="the responder answered unknown"
+            found,
+            status=FindingStatus.CONFLICTING,
+            revocation_time=None,
+            reason=None,
+            note="the response gives different answers for this certificate",
         )
-    return None
+    return found
+
+
+def _about(
+    single: ocsp.OCSPSingleResponse, cert: x509.Certificate, issuer: x509.Certificate
+) -> bool:
+    """Whether the SingleResponse's CertID names ``cert`` issued by ``issuer``."""
+    try:
+        if single.serial_number != serial_of(cert):
+            return False
+        expected = (
+            ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, single.hash_algorithm).build()
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return (
+        single.issuer_name_hash == expected.issuer_name_hash
+        and single.issuer_key_hash == expected.issuer_key_hash
+    )
+
+
+def _answer(
+    ctx: Context,
+    response: ocsp.OCSPResponse,
+    single: ocsp.OCSPSingleResponse,
+    cert: x509.Certificate,
+    responder: str,
+) -> RevocationFinding:
+    found = RevocationFinding(
+        source=EvidenceSource.OCSP,
+        scope=OCSP_SCOPE,
+        issuer=responder,
+        status=FindingStatus.GOOD,
+        freshness=_freshness(ctx, single, cert),
+        this_update=single.this_update_utc,
+        next_update=single.next_update_utc,
+        produced_at=response.produced_at_utc,
+        reasons=ALL_REASON_NAMES,
+    )
+    status = single.certificate_status
+    if status == ocsp.OCSPCertStatus.GOOD:
+        return found
+    if status == ocsp.OCSPCertStatus.REVOKED:
+        reason = single.revocation_reason
+        return dataclasses.replace(
+            found,
+            status=FindingStatus.REVOKED,
+            revocation_time=single.revocation_time_utc,
+            reason=reason.value if reason is not None else None,
+        )
+    unknown = FindingStatus.UNKNOWN
+    return dataclasses.replace(found, status=unknown, note="the responder answered unknown")
 
 
 def _freshness(ctx: Context, single: ocsp.OCSPSingleResponse, cert: x509.Certificate) -> Freshness:
@@ -144,7 +178,7 @@ def _signer_problem(
     response: ocsp.OCSPResponse,
     path: Sequence[x509.Certificate],
     index: int,
-    freshness: Freshness,
+    freshness: Freshness | None,
     crl_status: CrlStatus,
 ) -> str | None:
     issuer = path[index + 1]
