@@ -106,8 +106,8 @@ class Decision:
 def _key(f: RevocationFinding) -> tuple[object, ...]:
     """A total order on findings by value, so that ties never fall to input order."""
 
-    def t(value: datetime | None) -> str:
-        return value.isoformat() if value is not None else ""
+    def t(value: datetime | None) -> float:
+        return value.timestamp() if value is not None else float("-inf")
 
     return (
         f.source.value,
@@ -129,7 +129,10 @@ def _key(f: RevocationFinding) -> tuple[object, ...]:
 
 def canonical(findings: Iterable[RevocationFinding]) -> tuple[RevocationFinding, ...]:
     """The findings without duplicates, in the canonical order."""
-    return tuple(sorted(set(findings), key=_key))
+    unique = set(findings)
+    if len(unique) < 2:
+        return tuple(unique)
+    return tuple(sorted(unique, key=_key))
 
 
 def _listed_by(f: RevocationFinding, at: datetime) -> bool:
@@ -248,13 +251,14 @@ def decide(findings: Iterable[RevocationFinding], *, at: datetime) -> Decision:
     good = [f for f in usable if _good_at(f, at) and f.freshness in _ADMISSIBLE_GOOD]
     if _coverage(good) >= ALL_REASON_NAMES:
         # OCSP first (one answer about exactly this certificate), then the newest.
-        good.sort(
-            key=lambda f: (
-                f.source is not EvidenceSource.OCSP,
-                -f.this_update.timestamp() if f.this_update is not None else 0.0,
-                *_key(f),
+        if len(good) > 1:
+            good.sort(
+                key=lambda f: (
+                    f.source is not EvidenceSource.OCSP,
+                    -f.this_update.timestamp() if f.this_update is not None else 0.0,
+                    *_key(f),
+                )
             )
-        )
         why = f"good by {good[0].describe()}"
         if later_time is not None:
             why += f"; revoked after the validation time, at {later_time.isoformat()}"

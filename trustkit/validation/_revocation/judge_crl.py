@@ -121,11 +121,17 @@ class _Judgement:
         self.index = index
         self.cert = path[index]
         self.crl = crl
-        self.issuer = format_name(crl.issuer)
         idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
         self.idp_ext = idp_ext
         self.idp = idp_ext.value if idp_ext is not None else None
-        self.scope = f"crl {self.issuer}" + (f" idp {_idp_text(self.idp)}" if self.idp else "")
+
+    @property
+    def issuer(self) -> str:
+        return _labels(self.crl)[0]
+
+    @property
+    def scope(self) -> str:
+        return _labels(self.crl)[1]
 
     def unusable(self, note: str) -> RevocationFinding:
         return RevocationFinding(
@@ -322,6 +328,18 @@ def judge_crl(
     applied) says about ``path[index]``; ``None`` when it is not about it."""
     judgement = _Judgement(ctx, path, index, crl)
     return judgement.judge(dps if dps is not None else distribution_points(path[index]), deltas)
+
+
+def _labels(crl: x509.CertificateRevocationList) -> tuple[str, str]:
+    """The CRL's issuer text and scope, made once per CRL and only for a finding:
+    most (certificate, CRL) pairs are told apart by the issuer's normalized name."""
+    memo = crl_facts_of(crl).memo
+    if "labels" not in memo:
+        issuer = format_name(crl.issuer)
+        idp = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
+        scope = f"crl {issuer}" + (f" idp {_idp_text(idp.value)}" if idp is not None else "")
+        memo["labels"] = (issuer, scope)
+    return memo["labels"]  # type: ignore[return-value]
 
 
 def _idp_text(idp: x509.IssuingDistributionPoint) -> str:
