@@ -513,3 +513,30 @@ def test_crl_listing_the_certificate_twice_is_contradiction_even_soft(pki: Pki) 
     soft = run(pki, ee, [other], policy=SOFT)
     assert soft.revocation[0].status is RevocationStatus.UNKNOWN
     assert soft.revocation[0].findings[0].status is FindingStatus.UNUSABLE
+
+
+def test_result_cache_does_not_outlive_a_later_revocation(pki: Pki) -> None:
+    """The same CRL objects, two times on either side of the revocation time that no
+    thisUpdate or nextUpdate separates: the cached good answer must not be reused."""
+    ee = pki.make_leaf()
+    revoked_at = AT + DAY
+    crls = [
+        root_crl(pki),
+        crl(
+            pki.inter,
+            [(ee.cert.serial_number, revoked_at, KEY_COMPROMISE)],
+            number=1,
+            this_update=AT - DAY,
+        ),
+    ]
+    kwargs: dict[str, Any] = {
+        "trust_anchors": [pki.root.cert],
+        "intermediates": [pki.inter.cert],
+        "crls": crls,
+        "policy": HARD,
+    }
+    before = validate(ee.cert, at=AT, **kwargs)
+    assert before.revocation[0].revoked_after_validation_time
+    assert validate(ee.cert, at=AT, **kwargs).revocation[0].revocation_time == revoked_at
+    with pytest.raises(RevokedError):
+        validate(ee.cert, at=revoked_at, **kwargs)
