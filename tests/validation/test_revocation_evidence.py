@@ -540,3 +540,124 @@ def test_result_cache_does_not_outlive_a_later_revocation(pki: Pki) -> None:
     assert validate(ee.cert, at=AT, **kwargs).revocation[0].revocation_time == revoked_at
     with pytest.raises(RevokedError):
         validate(ee.cert, at=revoked_at, **kwargs)
+
+
+# --- deltas, invalidity dates, and many pieces of evidence -------------------------------
+
+
+def _delta(
+    issuer: Node, entries: Sequence[Entry], *, number: int, base: int, this_update: datetime
+) -> x509.CertificateRevocationList:
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.cert.subject)
+        .last_update(this_update)
+        .next_update(this_update + DAY)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(x509.DeltaCRLIndicator(base), critical=True)
+    )
+    for serial, when, reason in entries:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+        if reason is not None:
+            entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    return builder.sign(issuer.key, hashes.SHA256())
+
+
+@MODES
+@ORDERS
+def test_delta_remove_from_crl_releases_a_hold(
+    pki: Pki, policy: ValidationPolicy, reverse: bool
+) -> None:
+    ee = pki.make_leaf()
+    serial = ee.cert.serial_number
+    base = crl(pki.inter, [(serial, AT - 5 * DAY, HOLD)], number=10, this_update=AT - 4 * DAY)
+    removed = _delta(
+        pki.inter,
+        [(serial, AT - 2 * DAY, x509.ReasonFlags.remove_from_crl)],
+        number=11,
+        base=10,
+        this_update=AT - DAY / 2,
+    )
+    result = run(pki, ee, [base, removed], reverse=reverse, policy=policy)
+    (finding,) = result.revocation[0].findings
+    assert finding.delta_crl_number == 11 and finding.status is FindingStatus.GOOD
+    # The mirror: a delta placing the hold over a silent base.
+    silent = crl(pki.inter, number=10, this_update=AT - 4 * DAY)
+    held = _delta(
+        pki.inter, [(serial, AT - DAY, HOLD)], number=11, base=10, this_update=AT - DAY / 2
+    )
+    with pytest.raises(RevokedError, match="certificateHold"):
+        run(pki, ee, [silent, held], reverse=reverse, policy=policy)
+
+
+@MODES
+def test_invalidity_date_before_the_time_revokes(pki: Pki, policy: ValidationPolicy) -> None:
+    """RFC 5280 5.3.2: the key was compromised from the invalidity date, which may be
+    earlier than the revocation date: a signature stamped in between is not saved."""
+    ee = pki.make_leaf()
+
+    def listing(invalid_from: datetime) -> x509.CertificateRevocationList:
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(ee.cert.serial_number)
+            .revocation_date(AT + 2 * DAY)
+            .add_extension(x509.CRLReason(KEY_COMPROMISE), critical=False)
+            .add_extension(x509.InvalidityDate(invalid_from.replace(tzinfo=None)), critical=False)
+            .build()
+        )
+        return (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(pki.inter.cert.subject)
+            .last_update(AT + 3 * DAY)
+            .next_update(AT + 10 * DAY)
+            .add_extension(x509.CRLNumber(5), critical=False)
+            .add_revoked_certificate(entry)
+            .sign(pki.inter.key, hashes.SHA256())
+        )
+
+    with pytest.raises(RevokedError) as info:
+        run(pki, ee, [listing(AT - DAY)], policy=policy)
+    assert info.value.revocation_time == AT - DAY
+    # The twin: invalid only from after the time: good then, revoked later.
+    result = run(pki, ee, [listing(AT + DAY)], policy=policy)
+    assert result.revocation[0].revocation_time == AT + DAY
+
+
+def test_many_crls_in_any_order_give_one_answer(pki: Pki) -> None:
+    """Sixty CRLs of one scope (a hold placed at #20, released at #40) and their
+    shuffles: the same answer, the same deciding CRL, at every validation time."""
+    import random
+
+    ee = pki.make_leaf()
+    start = AT - 60 * DAY
+    crls = [
+        crl(
+            pki.inter,
+            [(ee.cert.serial_number, start + 19 * DAY, HOLD)] if 20 <= n < 40 else [],
+            number=n,
+            this_update=start + (n - 1) * DAY,
+            next_update=start + (n + 1) * DAY,
+        )
+        for n in range(1, 61)
+    ]
+    shuffled = list(crls)
+    random.Random(12).shuffle(shuffled)
+    for day, expected in ((10, "good"), (25, "held"), (45, "good")):
+        at = start + day * DAY + DAY / 2
+        answers = []
+        for order in (crls, shuffled, crls[::-1]):
+            try:
+                result = validate(
+                    ee.cert,
+                    trust_anchors=[pki.root.cert],
+                    intermediates=[pki.inter.cert],
+                    at=at,
+                    crls=[root_crl(pki), *order],
+                    policy=HARD,
+                )
+                answers.append(("good", result.revocation[0].decided_by[0].crl_number))
+            except RevokedError as exc:
+                answers.append(("held", exc.reason))
+        assert answers[0][0] == expected
+        assert answers.count(answers[0]) == 3, answers
