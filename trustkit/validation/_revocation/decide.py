@@ -176,8 +176,9 @@ def _releases(release: RevocationFinding, hold: RevocationFinding) -> bool:
 
 
 def _by_time(f: RevocationFinding) -> tuple[object, ...]:
+    # The earliest first; at one time, an OCSP answer (about exactly this certificate).
     assert f.revocation_time is not None
-    return (f.revocation_time, *_key(f))
+    return (f.revocation_time, f.source is not EvidenceSource.OCSP, *_key(f))
 
 
 def _coverage(findings: Iterable[RevocationFinding]) -> frozenset[str]:
