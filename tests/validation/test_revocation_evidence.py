@@ -179,13 +179,17 @@ def test_newer_ocsp_revoked_wins_over_an_older_ocsp_good(
     pki: Pki, policy: ValidationPolicy, reverse: bool
 ) -> None:
     ee = pki.make_leaf()
-    old_good = ocsp_response(ee.cert, pki.inter, this_update=AT - 2 * DAY)
-    new_revoked = ocsp_response(ee.cert, pki.inter, this_update=AT - DAY / 2, revoked=AT - DAY)
+    # Both current at AT: the old "good" is not stale, only older.
+    old_good = ocsp_response(ee.cert, pki.inter, this_update=AT - DAY / 2)
+    assert run(pki, ee, responses=[old_good], policy=policy).revocation[0].status is (
+        RevocationStatus.GOOD
+    )
+    new_revoked = ocsp_response(ee.cert, pki.inter, this_update=AT - DAY / 4, revoked=AT - DAY / 3)
     with pytest.raises(RevokedError) as info:
-        run(pki, ee, responses=[old_good, new_revoked], reverse=reverse, policy=SOFT)
-    assert info.value.source == "ocsp" and info.value.revocation_time == AT - DAY
+        run(pki, ee, responses=[old_good, new_revoked], reverse=reverse, policy=policy)
+    assert info.value.source == "ocsp" and info.value.revocation_time == AT - DAY / 3
     # The twin: a newer good is not enough to undo a final revocation either.
-    newer_good = ocsp_response(ee.cert, pki.inter, this_update=AT - DAY / 4)
+    newer_good = ocsp_response(ee.cert, pki.inter, this_update=AT - DAY / 8)
     with pytest.raises(RevokedError):
         run(pki, ee, responses=[new_revoked, newer_good], reverse=reverse, policy=policy)
 
