@@ -129,10 +129,10 @@ def _key(f: RevocationFinding) -> tuple[object, ...]:
 
 def canonical(findings: Iterable[RevocationFinding]) -> tuple[RevocationFinding, ...]:
     """The findings without duplicates, in the canonical order."""
-    unique = set(findings)
-    if len(unique) < 2:
-        return tuple(unique)
-    return tuple(sorted(unique, key=_key))
+    given = tuple(findings)
+    if len(given) < 2:  # the common case: one CRL or one response, nothing to order
+        return given
+    return tuple(sorted(set(given), key=_key))
 
 
 def _listed_by(f: RevocationFinding, at: datetime) -> bool:

@@ -121,6 +121,7 @@ class _Judgement:
         self.index = index
         self.cert = path[index]
         self.crl = crl
+        self.facts = crl_facts_of(crl)
         idp_ext = _safe_crl_ext(crl, x509.IssuingDistributionPoint)
         self.idp_ext = idp_ext
         self.idp = idp_ext.value if idp_ext is not None else None
@@ -157,7 +158,7 @@ class _Judgement:
                 return "CRL named by cRLIssuer is not marked indirect (RFC 5280 5.2.5)"
             crl_issuer_names: list[x509.GeneralName] = list(dp.crl_issuer)
         else:
-            if crl_facts_of(crl).issuer_norm != facts_of(cert).issuer_norm:  # names_equal
+            if self.facts.issuer_norm != facts_of(cert).issuer_norm:  # names_equal
                 if not (idp is not None and idp.indirect_crl):
                     return None
             crl_issuer_names = [x509.DirectoryName(cert.issuer)]
@@ -198,7 +199,7 @@ class _Judgement:
         crl, ctx = self.crl, self.ctx
         extensions = _crl_extensions(crl)
         if extensions is None:  # malformed, or one twice (RFC 5280 5.2: one of each)
-            if crl_facts_of(crl).issuer_norm == facts_of(self.cert).issuer_norm:
+            if self.facts.issuer_norm == facts_of(self.cert).issuer_norm:
                 return self.unusable("the CRL's extensions cannot be parsed")
             return None
         covered: set[x509.ReasonFlags] = set()
