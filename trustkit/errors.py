@@ -29,6 +29,7 @@ say what, so a program never has to parse a message::
     │   ├── DisallowedAlgorithmError an algorithm the algorithm policy refuses
     │   ├── RevokedError           a certificate on the path is revoked
     │   └── RevocationUnknownError hard-fail mode and no usable revocation evidence
+    │       └── StaleRevocationError  evidence there, but only out of date
     ├── SignatureError             a CMS signature cannot be made or does not verify
     │   └── InvalidSignatureError  checked, and a signer failed; ``reports`` has them all
     ├── TimestampError             an RFC 3161 request or reply is not acceptable
@@ -69,6 +70,7 @@ __all__ = [
     "RevocationUnknownError",
     "RevokedError",
     "SignatureError",
+    "StaleRevocationError",
     "StoreError",
     "TimestampError",
     "TrustkitError",
@@ -253,7 +255,14 @@ class DisallowedAlgorithmError(ValidationError):
 
 
 class RevokedError(ValidationError):
-    """A certificate on the path is revoked."""
+    """A certificate on the path is revoked (or on hold) at the validation time.
+
+    ``revocation_time`` and ``reason`` (the RFC 5280 5.3.1 name, ``None`` for
+    unspecified) come from the deciding evidence; ``source`` is ``"crl"`` or
+    ``"ocsp"``; ``decided_by`` the findings that listed it and ``findings``
+    every piece of evidence weighed for the certificate
+    (:class:`trustkit.validation.RevocationFinding`).
+    """
 
     def __init__(
         self,
@@ -264,15 +273,46 @@ class RevokedError(ValidationError):
         reason: str | None = None,
         path: Sequence[object] = (),
         index: int | None = None,
+        source: str | None = None,
+        decided_by: Sequence[object] = (),
+        findings: Sequence[object] = (),
     ) -> None:
         self.serial = serial
         self.revocation_time = revocation_time
         self.reason = reason
+        self.source = source
+        self.decided_by = tuple(decided_by)
+        self.findings = tuple(findings)
         super().__init__(message, path=path, index=index)
 
 
 class RevocationUnknownError(ValidationError):
-    """Hard-fail revocation checking found no usable CRL or OCSP response."""
+    """Hard-fail revocation checking found no usable CRL or OCSP response.
+
+    ``findings`` holds every piece of evidence weighed for the certificate
+    (:class:`trustkit.validation.RevocationFinding`), each with why it could
+    not be used.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Sequence[object] = (),
+        index: int | None = None,
+        findings: Sequence[object] = (),
+    ) -> None:
+        self.findings = tuple(findings)
+        super().__init__(message, path=path, index=index)
+
+
+class StaleRevocationError(RevocationUnknownError):
+    """Hard-fail: the evidence would have sufficed but for its age.
+
+    Every CRL or OCSP response that would have vouched for the certificate is
+    out of date for the validation time (nextUpdate passed, or issued after the
+    certificate expired): fetching current evidence is the remedy.
+    """
 
 
 class SignatureError(TrustkitError):

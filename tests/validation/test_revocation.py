@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
-from trustkit.errors import RevocationUnknownError, RevokedError
+from trustkit.errors import RevocationUnknownError, RevokedError, StaleRevocationError
 from trustkit.validation import (
     EvidenceSource,
     HttpFetcher,
@@ -82,7 +82,7 @@ def test_revoked_intermediate(pki: Pki) -> None:
 
 def test_stale_crl_hard_and_soft(pki: Pki) -> None:
     stale = [make_crl(pki.root), make_crl(pki.inter, next_update=AT - timedelta(days=1))]
-    with pytest.raises(RevocationUnknownError, match="stale"):
+    with pytest.raises(StaleRevocationError, match="stale"):
         _run(pki, pki.make_leaf(), crls=stale, policy=HARD)
     result = _run(pki, pki.make_leaf(), crls=stale, policy=SOFT)
     assert result.revocation[0].status is RevocationStatus.UNKNOWN

@@ -14,11 +14,40 @@ from ..clock import SystemClock, utc
 from ..cms.verify import SignerReport, verify_cms
 from ..encoding import load_certificates, load_crl, read_blocks
 from ..errors import InvalidSignatureError
-from ..validation import RevocationMode, ValidationPolicy
+from ..validation import RevocationEvidence, RevocationMode, RevocationStatus, ValidationPolicy
 from ._common import echo_json, json_option, read_input
 
 
-def _describe(report: SignerReport) -> str:
+def _revocation_text(evidence: RevocationEvidence, report: SignerReport, crls_given: int) -> str:
+    """What decided the certificate's revocation status, in one line."""
+    status = evidence.status
+    first = evidence.decided_by[0].describe() if evidence.decided_by else evidence.detail
+    if status is RevocationStatus.REVOKED:
+        assert evidence.revocation_time is not None
+        return (
+            f"REVOKED at {evidence.revocation_time.isoformat()}"
+            f" reason {evidence.reason or 'unspecified'}, at or before the"
+            f" {report.validation_time_source.value} {report.validation_time.isoformat()}"
+            f" (decided by {first})"
+        )
+    if status is RevocationStatus.GOOD:
+        text = f"good at {report.validation_time.isoformat()} (decided by {first})"
+        if evidence.revocation_time is not None:
+            text += (
+                f"; revoked later, at {evidence.revocation_time.isoformat()} reason"
+                f" {evidence.reason or 'unspecified'}: after the"
+                f" {report.validation_time_source.value}, so the signature stands"
+            )
+        return text
+    if status is RevocationStatus.UNKNOWN:
+        text = f"unknown: {evidence.detail}"
+        if crls_given and not evidence.findings:
+            text += f" ({crls_given} CRL(s) given, none for this certificate)"
+        return text
+    return f"{status.value}: {evidence.detail}"
+
+
+def _describe(report: SignerReport, crls_given: int = 0) -> str:
     when = report.signing_time.isoformat() if report.signing_time else "no signing-time"
     lines = [
         f"signer {report.index}: {'VALID' if report.valid else 'INVALID'}  {report.subject}",
@@ -33,9 +62,8 @@ def _describe(report: SignerReport) -> str:
         f"({report.validation_time_source.value})"
     )
     for evidence in report.revocation:
-        lines.append(
-            f"  revocation {evidence.subject}: {evidence.status.value} ({evidence.source.value})"
-        )
+        text = _revocation_text(evidence, report, crls_given)
+        lines.append(f"  revocation {evidence.subject}: {text}")
     for check in report.checks:
         detail = f" ({check.detail})" if check.detail else ""
         lines.append(f"  {check.name.value}: {check.outcome.value}{detail}")
@@ -141,8 +169,12 @@ def verify_command(
                         ],
                     }
                 )
+            else:
+                # Which evidence decided, beside the one-line reason on stderr.
+                failed = [r for r in exc.reports if isinstance(r, SignerReport)]
+                click.echo("\n".join(_describe(r, len(crls)) for r in failed))
             raise
     if as_json:
         echo_json({"valid": True, "signers": [r.to_dict() for r in reports]})
     else:
-        click.echo("\n".join(_describe(r) for r in reports))
+        click.echo("\n".join(_describe(r, len(crls)) for r in reports))

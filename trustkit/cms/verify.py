@@ -17,6 +17,14 @@ otherwise at ``at`` (now). The signing-time attribute is the signer's own
 claim and is reported, never trusted as the validation time (ETSI EN
 319 102-1 5.6.2.1 treats it alike).
 
+Revocation is judged for that time with all the evidence given, including CRLs
+and OCSP responses issued after it, which are the right evidence for a
+signature verified later (ETSI EN 319 102-1 5.6.2.4; pyHanko and OpenSSL read
+them alike): a certificate revoked at or before the time makes the signature
+invalid, whatever the reason (a stolen key and a fresh timestamp forge
+nothing); revoked after it, the signature stands and the report's
+``revocation`` says when and why the certificate was revoked.
+
 If any signer fails a check, :class:`~trustkit.errors.InvalidSignatureError`
 is raised with every report; malformed input gives a
 :class:`~trustkit.errors.TrustkitError`, never another exception.
@@ -41,6 +49,8 @@ from ..encoding import format_serial
 from ..errors import (
     DecodeError,
     InvalidSignatureError,
+    RevocationUnknownError,
+    RevokedError,
     SignatureError,
     TimestampError,
     ValidationError,
@@ -48,8 +58,11 @@ from ..errors import (
 from ..names import format_name
 from ..tsa import TimestampToken, check_token
 from ..validation import (
+    EvidenceSource,
     Purpose,
     RevocationEvidence,
+    RevocationFinding,
+    RevocationStatus,
     ValidationPolicy,
     validate,
 )
@@ -170,7 +183,9 @@ class SignerReport:
     path: tuple[x509.Certificate, ...] = ()
     """The validated path, end entity first, when validation passed."""
     revocation: tuple[RevocationEvidence, ...] = ()
-    """The revocation evidence used for the path."""
+    """The revocation evidence for the path: one entry per certificate when validation
+    passed; when a certificate was found revoked, or hard-fail found nothing usable,
+    the entry for that certificate, with the evidence that decided."""
 
     @property
     def valid(self) -> bool:
@@ -203,10 +218,7 @@ class SignerReport:
             "validation_time": self.validation_time.isoformat(),
             "validation_time_source": self.validation_time_source.value,
             "checks": [c.to_dict() for c in self.checks],
-            "revocation": [
-                {"subject": e.subject, "status": e.status.value, "source": e.source.value}
-                for e in self.revocation
-            ],
+            "revocation": [e.to_dict() for e in self.revocation],
         }
 
 
@@ -407,6 +419,7 @@ def _verify_signer(
         checks.append(Check(CheckName.CERTIFICATE_PATH, Outcome.PASSED, f"anchor {anchor}"))
     except ValidationError as exc:
         checks.append(Check(CheckName.CERTIFICATE_PATH, Outcome.FAILED, str(exc)))
+        revocation = _failed_evidence(exc)
     return SignerReport(
         **base,
         subject=_name_text(certificate.subject),
@@ -419,6 +432,43 @@ def _verify_signer(
         path=path,
         revocation=revocation,
     )
+
+
+def _failed_evidence(exc: ValidationError) -> tuple[RevocationEvidence, ...]:
+    """The revocation evidence a failed validation gives, for the report: the certificate
+    found revoked at the validation time (ETSI EN 319 102-1: the signature is invalid),
+    or the one hard-fail found no usable evidence for."""
+    if not isinstance(exc, RevokedError | RevocationUnknownError) or exc.index is None:
+        return ()
+    cert = exc.path[exc.index] if exc.index < len(exc.path) else None
+    if not isinstance(cert, x509.Certificate):
+        return ()
+    findings = tuple(f for f in exc.findings if isinstance(f, RevocationFinding))
+    common: dict[str, Any] = {
+        "index": exc.index,
+        "subject": _name_text(cert.subject),
+        "serial": cert.serial_number,
+        "detail": str(exc),
+        "findings": findings,
+    }
+    if isinstance(exc, RevokedError):
+        decided = tuple(f for f in exc.decided_by if isinstance(f, RevocationFinding))
+        first = decided[0] if decided else None
+        evidence = RevocationEvidence(
+            status=RevocationStatus.REVOKED,
+            source=first.source if first else EvidenceSource.NONE,
+            this_update=first.this_update if first else None,
+            next_update=first.next_update if first else None,
+            revocation_time=exc.revocation_time,
+            reason=exc.reason,
+            decided_by=decided,
+            **common,
+        )
+    else:
+        evidence = RevocationEvidence(
+            status=RevocationStatus.UNKNOWN, source=EvidenceSource.NONE, **common
+        )
+    return (evidence,)
 
 
 def _required(signer: ParsedSignerInfo, digest: bytes | None) -> bytes | None:

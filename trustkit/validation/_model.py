@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.x509.oid import CertificatePoliciesOID
 
+from ..encoding import format_serial
+
 __all__ = [
     "ANY_POLICY",
     "DEFAULT_MAX_INTERMEDIATES",
@@ -18,8 +20,11 @@ __all__ = [
     "DEFAULT_OCSP_TOLERANCE",
     "AlgorithmPolicy",
     "EvidenceSource",
+    "FindingStatus",
+    "Freshness",
     "Purpose",
     "RevocationEvidence",
+    "RevocationFinding",
     "RevocationMode",
     "RevocationStatus",
     "ValidationPolicy",
@@ -118,6 +123,138 @@ class EvidenceSource(enum.Enum):
     CRL = "crl"
     OCSP = "ocsp"
     NONE = "none"
+
+
+class FindingStatus(enum.Enum):
+    """What one CRL or OCSP response says about one certificate, before any weighing."""
+
+    GOOD = "good"
+    """Not listed (a CRL, or a delta's removeFromCRL), or OCSP ``good``."""
+    REVOKED = "revoked"
+    """Listed, with a revocation time and reason (certificateHold included)."""
+    UNKNOWN = "unknown"
+    """An OCSP responder that does not know the certificate (RFC 6960 2.2)."""
+    UNUSABLE = "unusable"
+    """About this certificate, but not to be relied on: ``note`` says why."""
+    CONFLICTING = "conflicting"
+    """Signed evidence that says two things about the certificate (a CRL listing it
+    twice, an OCSP response with two different answers for it): soft-fail never
+    softens it."""
+
+
+class Freshness(enum.Enum):
+    """How a CRL or OCSP response stands in time against the validation time."""
+
+    CURRENT = "current"
+    """thisUpdate at or before the validation time, nextUpdate (if any) not before it."""
+    LATER = "later"
+    """Issued after the validation time: it tells the status at a later moment, which
+    covers the validation time (ETSI EN 319 102-1 5.6.2; signatures verified over time)."""
+    STALE = "stale"
+    """nextUpdate before the validation time: newer information should exist."""
+    AFTER_EXPIRY = "after-expiry"
+    """Issued after the certificate expired: a CRL may drop an expired certificate's
+    entry (RFC 5280 3.3, 5.1.2.6), so its silence proves nothing."""
+
+
+_FRESHNESS_TEXT = {
+    Freshness.CURRENT: "current",
+    Freshness.LATER: "issued after the validation time",
+    Freshness.STALE: "stale",
+    Freshness.AFTER_EXPIRY: "issued after the certificate expired",
+}
+
+
+@dataclass(frozen=True)
+class RevocationFinding:
+    """One CRL (with the delta applied to it, if any) or one OCSP response, judged
+    alone for one certificate: what it says and how far it can be relied on.
+
+    Findings are values: :func:`trustkit.validation._revocation.decide` weighs a set
+    of them, and the answer never depends on their order.
+    """
+
+    source: EvidenceSource
+    """CRL or OCSP."""
+    scope: str
+    """What the evidence speaks for: a CRL's issuer and issuingDistributionPoint (CRLs
+    of one scope supersede each other by cRLNumber), or ``ocsp`` for responses."""
+    issuer: str
+    """The CRL issuer or the OCSP responder, RFC 4514 (or a key hash)."""
+    status: FindingStatus
+    """What it says about the certificate."""
+    freshness: Freshness | None = None
+    """How it stands against the validation time (``None`` when unusable early)."""
+    this_update: datetime | None = None
+    """thisUpdate of the CRL (of the delta, when one is applied) or the OCSP answer."""
+    next_update: datetime | None = None
+    """nextUpdate, likewise."""
+    produced_at: datetime | None = None
+    """producedAt of an OCSP response."""
+    crl_number: int | None = None
+    """cRLNumber of the complete CRL."""
+    delta_crl_number: int | None = None
+    """cRLNumber of the delta CRL applied to it, if any."""
+    revocation_time: datetime | None = None
+    """When listed: the revocation time, or the invalidity date when that is earlier
+    (RFC 5280 5.3.2: the key was known or suspected compromised from then)."""
+    reason: str | None = None
+    """When listed: the reason code's name (RFC 5280 5.3.1), ``None`` for unspecified."""
+    reasons: frozenset[str] = frozenset()
+    """The revocation reasons this evidence covers (RFC 5280 5.2.5 onlySomeReasons)."""
+    note: str = ""
+    """Why unusable, or a short remark."""
+
+    @property
+    def number(self) -> int:
+        """Position among CRLs of its scope: the delta's cRLNumber when one is applied."""
+        if self.delta_crl_number is not None:
+            return self.delta_crl_number
+        return self.crl_number if self.crl_number is not None else -1
+
+    def describe(self) -> str:
+        """One line: which evidence, and what it says."""
+        if self.source is EvidenceSource.CRL:
+            what = f"CRL #{self.crl_number} from {self.issuer}"
+            if self.delta_crl_number is not None:
+                what += f" with delta #{self.delta_crl_number}"
+        else:
+            what = f"OCSP response from {self.issuer}"
+        if self.this_update is not None:
+            what += f", thisUpdate {self.this_update.isoformat()}"
+        if self.status is FindingStatus.REVOKED and self.revocation_time is not None:
+            said = (
+                f"revoked at {self.revocation_time.isoformat()}"
+                f" reason {self.reason or 'unspecified'}"
+            )
+        elif self.status in (FindingStatus.UNUSABLE, FindingStatus.CONFLICTING):
+            said = f"{self.status.value}: {self.note}"
+        else:
+            said = self.status.value
+        fresh = f", {_FRESHNESS_TEXT[self.freshness]}" if self.freshness is not None else ""
+        return f"{what}{fresh}: {said}"
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form."""
+
+        def when(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return {
+            "source": self.source.value,
+            "scope": self.scope,
+            "issuer": self.issuer,
+            "status": self.status.value,
+            "freshness": self.freshness.value if self.freshness is not None else None,
+            "this_update": when(self.this_update),
+            "next_update": when(self.next_update),
+            "produced_at": when(self.produced_at),
+            "crl_number": self.crl_number,
+            "delta_crl_number": self.delta_crl_number,
+            "revocation_time": when(self.revocation_time),
+            "reason": self.reason,
+            "note": self.note,
+        }
 
 
 _DEFAULT_HASHES = frozenset(
@@ -241,6 +378,40 @@ class RevocationEvidence:
     """thisUpdate of the CRL or OCSP response used."""
     next_update: datetime | None = None
     """nextUpdate of the CRL or OCSP response used."""
+    revocation_time: datetime | None = None
+    """With status ``REVOKED``: when the certificate was revoked (at or before the
+    validation time). With status ``GOOD``: set when the evidence shows the
+    certificate revoked *after* the validation time, which leaves a signature made
+    before it standing (ETSI EN 319 102-1 5.6.2.4)."""
+    reason: str | None = None
+    """The reason code's name with ``revocation_time``; ``None`` for unspecified."""
+    decided_by: tuple[RevocationFinding, ...] = ()
+    """The findings that gave the answer."""
+    findings: tuple[RevocationFinding, ...] = ()
+    """Every finding weighed, usable or not."""
+
+    @property
+    def revoked_after_validation_time(self) -> bool:
+        """Good at the validation time, revoked (or put on hold) later."""
+        return self.status is RevocationStatus.GOOD and self.revocation_time is not None
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form."""
+        return {
+            "index": self.index,
+            "subject": self.subject,
+            "serial": format_serial(self.serial),
+            "status": self.status.value,
+            "source": self.source.value,
+            "detail": self.detail,
+            "revocation_time": (
+                self.revocation_time.isoformat() if self.revocation_time is not None else None
+            ),
+            "reason": self.reason,
+            "revoked_after_validation_time": self.revoked_after_validation_time,
+            "decided_by": [f.to_dict() for f in self.decided_by],
+            "findings": [f.to_dict() for f in self.findings],
+        }
 
 
 @dataclass(frozen=True)

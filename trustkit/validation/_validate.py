@@ -349,7 +349,11 @@ def validate(
         raise PathValidationError(
             f"a certificate on the path cannot be parsed ({exc})", path=(cert,), index=0
         ) from None
-    if key is not None:
+    if key is not None and not any(
+        f.revocation_time is not None for e in result.revocation for f in e.findings
+    ):
+        # A listed certificate (revoked or held after ``at``) makes the answer turn on
+        # its revocation time, which the key's instants do not hold: not cached.
         RESULTS.put(key, result)
     return result
 
