@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, TrustkitError
 from ._common import lazy_passphrase, passphrase_file_option, read_passphrase_file
 
 
@@ -119,13 +119,21 @@ def serve(
     uses_common = tsa_dir is not None or any(ca.config.name not in own for ca in authorities)
     secret = common() if uses_common else None
     names = ", ".join(ca.config.name for ca in authorities)
-    if workers > 1:
-        # The delegated signers are issued once, here, not by each worker at once;
-        # then every worker opens the CAs for itself (nothing open crosses a fork).
-        if settings.signing is SigningMode.DELEGATED:
-            now = SystemClock().now()
-            for ca in authorities:
+    # Every key is opened before anything is served: a CA that cannot sign is
+    # refused here, in one line, rather than served with /health failing. The
+    # delegated signers are issued once, here, not by each worker at once.
+    now = SystemClock().now()
+    for ca in authorities:
+        try:
+            ca.key  # noqa: B018 - opens the CA key (CRLs, and OCSP with --signing ca)
+            if settings.signing is SigningMode.DELEGATED:
                 delegated_signer(ca, at=now, passphrase=own.get(ca.config.name, secret))
+        except TrustkitError as exc:
+            for opened in authorities:
+                opened.close()
+            raise ConfigError(f"CA {ca.config.name}: cannot sign: {exc}") from exc
+    if workers > 1:
+        # Every worker opens the CAs for itself (nothing open crosses a fork).
         for ca in authorities:
             ca.close()
 

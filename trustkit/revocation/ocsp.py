@@ -78,6 +78,7 @@ __all__ = [
     "DEFAULT_OCSP_VALIDITY",
     "DELEGATED_CERT_FILE",
     "DELEGATED_KEY_FILE",
+    "TRY_LATER",
     "DelegatedSigner",
     "OCSPResponder",
     "ResponderSettings",
@@ -452,6 +453,13 @@ class OCSPResponder:
                 while len(self._statuses) > self.settings.cache_size:
                     self._statuses.popitem(last=False)
         return status
+
+    def check_signer(self, ca: CertificateAuthority, *, at: datetime) -> None:
+        """Open (or issue, or renew) the key that signs ``ca``'s answers now; a
+        :class:`~trustkit.errors.TrustkitError` says it cannot be (a readiness probe)."""
+        if ca.id not in {authority.id for authority in self._authorities}:
+            raise ValueError(f"CA {ca.config.name}: not served by this responder")
+        self._signer(ca, utc(at))
 
     def _signer(self, ca: CertificateAuthority, at: datetime) -> _Signer:
         signer = self._signers.get(ca.id)
