@@ -98,13 +98,18 @@ def test_a_hostile_request_is_refused_before_any_store_lookup(
     assert len(request) > 50_000
     lookups: list[int] = []
     store = hierarchy.ca.store
-    original = store.status
+    one, many = store.status, store.statuses
 
-    def counted(issuer: str, serial: int) -> object:
+    def counted_one(issuer: str, serial: int) -> object:
         lookups.append(serial)
-        return original(issuer, serial)
+        return one(issuer, serial)
 
-    monkeypatch.setattr(store, "status", counted)
+    def counted_many(issuer: str, serials: list[int]) -> object:
+        lookups.extend(serials)
+        return many(issuer, serials)
+
+    monkeypatch.setattr(store, "status", counted_one)
+    monkeypatch.setattr(store, "statuses", counted_many)
     responder = _responder(hierarchy)
     answer = responder.respond(request, at=hierarchy.ca.clock.now())
     assert ocsp.load_der_ocsp_response(answer).response_status is (

@@ -382,11 +382,18 @@ class OCSPResponder:
         next_update = this_update + self.settings.validity
         answers = []
         cacheable = use_cache
-        for cert_id in request.cert_ids:
-            ours = self._by_cert_id.get(
+        ours = [
+            self._by_cert_id.get(
                 (cert_id.hash_algorithm, cert_id.issuer_name_hash, cert_id.issuer_key_hash)
             )
-            status = self._status(ca, cert_id.serial, seq) if ours is ca else None
+            is ca
+            for cert_id in request.cert_ids
+        ]
+        known = self._statuses_of(
+            ca, [c.serial for c, mine in zip(request.cert_ids, ours, strict=True) if mine], seq
+        )
+        for cert_id, mine in zip(request.cert_ids, ours, strict=True):
+            status = known.get(cert_id.serial) if mine else None
             if status is None:
                 # Never issued by this CA (or another issuer): unknown, never good (2.2).
                 answers.append(OCSPSingleAnswer(cert_id.der, "unknown", this_update, next_update))
@@ -433,26 +440,42 @@ class OCSPResponder:
                     self._cache.popitem(last=False)
         return response
 
-    def _status(self, ca: CertificateAuthority, serial: int, seq: int) -> SerialStatus | None:
-        """The store's status of ``serial``, kept while nothing is revoked.
+    def _statuses_of(
+        self, ca: CertificateAuthority, serials: Sequence[int], seq: int
+    ) -> dict[int, SerialStatus]:
+        """The store's status of each of ``serials`` (those ``ca`` issued), kept while
+        nothing is revoked.
 
         A status changes only by a revocation, which moves the CA's revocation
-        sequence number (``seq``, read before); a serial not (yet) issued is
-        asked of the store each time.
+        sequence number (``seq``, read before); serials not kept are asked of
+        the store in one query, and a serial not (yet) issued is asked each time.
         """
-        key = (ca.id, serial)
+        found: dict[int, SerialStatus] = {}
+        missing: list[int] = []
         with self._lock:
-            hit = self._statuses.get(key)
-        if hit is not None and hit[1] == seq:
-            return hit[0]
-        status = ca.store.status(ca.id, serial)
-        if status is not None and self.settings.cache_size > 0:
+            for serial in serials:
+                hit = self._statuses.get((ca.id, serial))
+                if hit is not None and hit[1] == seq:
+                    found[serial] = hit[0]
+                else:
+                    missing.append(serial)
+        if not missing:
+            return found
+        if len(missing) == 1:
+            one = ca.store.status(ca.id, missing[0])
+            fetched = {} if one is None else {missing[0]: one}
+        else:
+            fetched = ca.store.statuses(ca.id, missing)
+        found.update(fetched)
+        if self.settings.cache_size > 0:
             with self._lock:
-                self._statuses[key] = (status, seq)
-                self._statuses.move_to_end(key)
+                for serial, status in fetched.items():
+                    key = (ca.id, serial)
+                    self._statuses[key] = (status, seq)
+                    self._statuses.move_to_end(key)
                 while len(self._statuses) > self.settings.cache_size:
                     self._statuses.popitem(last=False)
-        return status
+        return found
 
     def check_signer(self, ca: CertificateAuthority, *, at: datetime) -> None:
         """Open (or issue, or renew) the key that signs ``ca``'s answers now; a

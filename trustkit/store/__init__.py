@@ -274,6 +274,11 @@ class CertificateStore(Protocol):
         """The status of ``serial``, or ``None`` if ``issuer`` never issued it (one lookup)."""
         ...
 
+    def statuses(self, issuer: str, serials: Sequence[int]) -> dict[int, SerialStatus]:
+        """The status of each of ``serials`` that ``issuer`` issued, in one query;
+        serials it never issued are left out."""
+        ...
+
     def revocation_seq(self, issuer: str) -> int:
         """How many revocations ``issuer`` has recorded; changes whenever one is added."""
         ...

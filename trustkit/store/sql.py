@@ -60,6 +60,16 @@ _IN_CHUNK = 500
 """Serials per ``IN (...)`` list: well below SQLite's limit on bound parameters."""
 
 
+def _serial_status(serial: int, row: Any) -> SerialStatus:
+    reason = row.revocation_reason
+    return SerialStatus(
+        serial=serial,
+        status=CertStatus(row.status),
+        revocation_time=when(row.revocation_time),
+        reason=None if reason is None else x509.ReasonFlags(reason),
+    )
+
+
 class SQLStore:
     """A :class:`~trustkit.store.CertificateStore` on SQLAlchemy Core."""
 
@@ -386,15 +396,26 @@ class SQLStore:
         ).where(certificates.c.issuer == issuer, certificates.c.serial == serial_key(serial))
         with self._engine.connect() as conn:
             row = conn.execute(query).first()
-        if row is None:
-            return None
-        reason = row.revocation_reason
-        return SerialStatus(
-            serial=serial,
-            status=CertStatus(row.status),
-            revocation_time=when(row.revocation_time),
-            reason=None if reason is None else x509.ReasonFlags(reason),
-        )
+        return None if row is None else _serial_status(serial, row)
+
+    def statuses(self, issuer: str, serials: Sequence[int]) -> dict[int, SerialStatus]:
+        keys = sorted({serial_key(serial) for serial in serials})
+        found: dict[int, SerialStatus] = {}
+        with self._engine.connect() as conn:
+            for start in range(0, len(keys), _IN_CHUNK):
+                query = sa.select(
+                    certificates.c.serial,
+                    certificates.c.status,
+                    certificates.c.revocation_time,
+                    certificates.c.revocation_reason,
+                ).where(
+                    certificates.c.issuer == issuer,
+                    certificates.c.serial.in_(keys[start : start + _IN_CHUNK]),
+                )
+                for row in conn.execute(query):
+                    serial = int(row.serial, 16)
+                    found[serial] = _serial_status(serial, row)
+        return found
 
     def revocation_seq(self, issuer: str) -> int:
         with self._engine.connect() as conn:
