@@ -25,6 +25,15 @@ cryptography first. The limit is pyca's own OCSPResponseBuilder building and
 signing one response in-process on one core; the bare ECDSA signature is
 printed beside it.
 cfssl is not installed here: its figure (7,600/s, pre-signed) is the issue's.
+
+Under attack (``--hostile``, also part of a full run): ``trustkit serve`` (one
+worker, SQLite store) is probed once every 50 ms on ``/health`` and with an
+ordinary OCSP request with a fresh nonce (a signature each), first alone and
+then while 20 hostile clients, in another process, send as fast as they can
+requests of 700 CertIDs (refused: malformedRequest) and of 16 CertIDs with a
+nonce (the most work one request may ask for). Latencies are reported as
+median, 99th percentile and worst; the hostile requests answered per second
+beside them.
 """
 
 from __future__ import annotations
@@ -395,6 +404,170 @@ def measure(seconds: float, workers: int, connections: int) -> dict[str, float]:
     return figures
 
 
+HOSTILE_CLIENTS = 20
+PROBE_INTERVAL = 0.05
+
+
+def _many_cert_ids(single: bytes, count: int) -> bytes:
+    """``single`` (an OCSP request) with its CertID repeated under ``count`` serials."""
+    from asn1crypto import core
+    from asn1crypto import ocsp as asn1_ocsp
+
+    request = asn1_ocsp.OCSPRequest.load(single)
+    item = request["tbs_request"]["request_list"][0]
+    items = []
+    for index in range(count):
+        copy = item.copy()
+        copy["req_cert"]["serial_number"] = core.Integer(10**20 + index)
+        items.append(copy)
+    request["tbs_request"]["request_list"] = asn1_ocsp.Requests(items)
+    return bytes(request.dump(force=True))
+
+
+def _hostile(url: str, bodies: list[bytes], stop_at: float, counts: object) -> None:
+    """Send ``bodies`` in turn from HOSTILE_CLIENTS threads until ``stop_at``."""
+    import threading
+
+    import httpx
+
+    tallies: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        with httpx.Client(timeout=60) as http:
+            turn = index
+            while time.time() < stop_at:
+                body = bodies[turn % len(bodies)]
+                turn += 1
+                try:
+                    answer = http.post(
+                        url, content=body, headers={"Content-Type": "application/ocsp-request"}
+                    )
+                    kind = ocsp.load_der_ocsp_response(answer.content).response_status.name
+                except Exception as exc:  # counted, not fatal: the probe is what matters
+                    kind = type(exc).__name__
+                with lock:
+                    tallies[kind] = tallies.get(kind, 0) + 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(HOSTILE_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts.put(tallies)  # type: ignore[attr-defined]
+
+
+def _probe(base: str, body: bytes, seconds: float) -> dict[str, list[float]]:
+    """Latencies (ms) of /health and of an OCSP request with a fresh nonce, every 50 ms."""
+    import httpx
+
+    found: dict[str, list[float]] = {"health": [], "ocsp": []}
+    stop_at = time.monotonic() + seconds
+    with httpx.Client(timeout=120) as http:
+        while time.monotonic() < stop_at:
+            began = time.perf_counter()
+            assert http.get(f"{base}/health").status_code == 200
+            found["health"].append((time.perf_counter() - began) * 1000)
+            fresh = body[:-16] + secrets.token_bytes(16)
+            began = time.perf_counter()
+            answer = http.post(
+                f"{base}/ocsp", content=fresh, headers={"Content-Type": "application/ocsp-request"}
+            )
+            found["ocsp"].append((time.perf_counter() - began) * 1000)
+            status = ocsp.load_der_ocsp_response(answer.content).response_status
+            assert status is ocsp.OCSPResponseStatus.SUCCESSFUL, status
+            time.sleep(PROBE_INTERVAL)
+    return found
+
+
+def _percentiles(values: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    return (
+        ordered[len(ordered) // 2],
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        ordered[-1],
+    )
+
+
+def measure_hostile(seconds: float) -> dict[str, float]:
+    """/health and ordinary OCSP latency alone and under hostile requests (see the notes)."""
+    import multiprocessing
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with CertificateAuthority.create_root(
+            "CN=Benchmark CA,O=Example Government,C=EX",
+            root / "ca",
+            passphrase=PASSPHRASE,
+            base_url="http://pki.example.gov",
+        ) as ca:
+            leaf = ca.issue(
+                create_csr(generate_key(), parse_name("CN=h.example.gov")),
+                "tls-server",
+                sans=[x509.DNSName("h.example.gov")],
+            ).certificate
+            issuer = ca.certificate
+        probe_body = _request(leaf, issuer, nonce=True)
+        plain = _request(leaf, issuer, nonce=False)
+        hostile_bodies = [_many_cert_ids(plain, 700), _many_cert_ids(probe_body, 16)]
+        secret = root / "passphrase"
+        secret.write_bytes(PASSPHRASE + b"\n")
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "trustkit.cli", "serve", "--ca", str(root / "ca"),
+             "--port", str(port), "--passphrase-file", str(secret)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            _wait_ready(f"{base}/ocsp", probe_body)
+            alone = _probe(base, probe_body, seconds)
+            context = multiprocessing.get_context("spawn")
+            counts = context.Queue()
+            stop_at = time.time() + seconds + 2
+            attacker = context.Process(
+                target=_hostile, args=(f"{base}/ocsp", hostile_bodies, stop_at, counts)
+            )
+            attacker.start()
+            time.sleep(1)  # let the attack get going
+            attacked = _probe(base, probe_body, seconds)
+            tallies: dict[str, int] = counts.get(timeout=300)
+            attacker.join(timeout=60)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    figures: dict[str, float] = {}
+    for phase, found in (("alone", alone), ("attacked", attacked)):
+        for what, values in found.items():
+            median, p99, worst = _percentiles(values)
+            figures[f"{what} {phase} p50 ms"] = median
+            figures[f"{what} {phase} p99 ms"] = p99
+            figures[f"{what} {phase} max ms"] = worst
+    elapsed = seconds + 3
+    for kind, count in sorted(tallies.items()):
+        figures[f"hostile {kind} per s"] = count / elapsed
+    return figures
+
+
+def hostile_rows(figures: dict[str, float]) -> list[dict[str, object]]:
+    """Rows for the runner: p99 latency under attack beside the same probe alone."""
+    out: list[dict[str, object]] = []
+    for what, label in (("health", "/health"), ("ocsp", "ordinary OCSP request, nonce")):
+        alone = figures[f"{what} alone p99 ms"]
+        attacked = figures[f"{what} attacked p99 ms"]
+        out.append(
+            {
+                "workload": f"W5 {label}, p99 latency under {HOSTILE_CLIENTS} hostile clients",
+                "trustkit": round(attacked, 1),
+                "limit": round(alone, 1),
+                "ratio": round(alone / attacked, 2),
+                "unit": "ms",
+                "peers": {},
+            }
+        )
+    return out
+
+
 def rows(figures: dict[str, float]) -> list[dict[str, object]]:
     """The W5 rows of ``python -m benchmarks``: responses per second beside the limit."""
     limit = round(figures["pyca response"])
@@ -435,10 +608,22 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--quick", action="store_true", help="2 s per measurement")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON, last line")
+    parser.add_argument(
+        "--hostile", action="store_true", help="only the latency under hostile requests"
+    )
     args = parser.parse_args()
+    seconds = 2.0 if args.quick else args.seconds
+    hostile = measure_hostile(max(seconds, 5.0))
+    print(f"| W5 under attack: {HOSTILE_CLIENTS} hostile clients, one worker, SQLite | value |")
+    print("| --- | --- |")
+    for name, value in hostile.items():
+        print(f"| {name} | {value:,.1f} |")
+    if args.hostile:
+        if args.json:
+            print(json.dumps(hostile_rows(hostile)))
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
-    seconds = 2.0 if args.quick else args.seconds
     figures = measure(seconds, args.workers, args.connections)
     print(
         f"| W5 OCSP over HTTP, {args.connections} connections, {args.workers} worker(s) "
@@ -449,7 +634,7 @@ def main() -> None:
     for name, value in figures.items():
         print(f"| {name} | {value:,.0f} | {value / limit:.2f} |")
     if args.json:
-        print(json.dumps(rows(figures)))
+        print(json.dumps(rows(figures) + hostile_rows(hostile)))
 
 
 if __name__ == "__main__":

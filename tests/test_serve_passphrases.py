@@ -89,11 +89,19 @@ def test_each_ca_answers_with_its_own_passphrase(cas: Path) -> None:
             assert crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
 
 
-def test_without_its_own_passphrase_that_ca_cannot_sign(cas: Path) -> None:
-    # The twin: with the common passphrase alone, citizen-ca's key stays locked.
-    with _served(cas) as url:
-        assert _ocsp_status(url, cas, "services-ca") is ocsp.OCSPResponseStatus.SUCCESSFUL
-        assert _ocsp_status(url, cas, "citizen-ca") is ocsp.OCSPResponseStatus.TRY_LATER
+def test_without_its_own_passphrase_that_ca_is_refused_at_start(cas: Path) -> None:
+    # The twin: with the common passphrase alone, citizen-ca's key stays locked, and
+    # serve says so in one line instead of serving a CA that cannot sign.
+    done = subprocess.run(
+        [*_serve_args(cas), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TRUSTKIT_PASSPHRASE": ""},
+    )
+    assert done.returncode != 0
+    assert "CA citizen-ca: cannot sign" in done.stderr and "wrong passphrase" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -378,13 +378,23 @@ class OCSPRequestInfo:
     """The nonce octets themselves (RFC 8954: 1 to 32 of them)."""
 
 
-def parse_ocsp_request(der: bytes) -> OCSPRequestInfo:
-    """Parse an OCSPRequest with any number of requests; garbage raises DecodeError."""
+def parse_ocsp_request(der: bytes, *, max_cert_ids: int | None = None) -> OCSPRequestInfo:
+    """Parse an OCSPRequest; garbage raises DecodeError.
+
+    More than ``max_cert_ids`` requests (CertIDs) is a DecodeError, raised after
+    counting them and before any is decoded, so a hostile request costs little.
+    """
     try:
         request = _ocsp.OCSPRequest.load(der, strict=True)
         tbs = request["tbs_request"]
+        request_list = tbs["request_list"]
+        if max_cert_ids is not None and len(request_list) > max_cert_ids:
+            raise DecodeError(
+                f"OCSP request: {len(request_list)} CertIDs in requestList; "
+                f"this responder answers at most {max_cert_ids} per request"
+            )
         cert_ids = []
-        for item in tbs["request_list"]:
+        for item in request_list:
             cert_id = item["req_cert"]
             received = bytes(cert_id.dump())
             if bytes(cert_id.copy().dump(force=True)) != received:

@@ -128,6 +128,21 @@ def test_revoke_once(store: CertificateStore) -> None:
     assert list(store.list(ISSUER, status=CertStatus.VALID)) == []
 
 
+def test_statuses_in_one_query(store: CertificateStore) -> None:
+    issued = [store.issue(ISSUER, "p", _certificate, at=TEST_TIME) for _ in range(3)]
+    store.revoke(ISSUER, issued[1].serial, reason=x509.ReasonFlags.superseded, at=TEST_TIME)
+    never = 0x1234567890ABCDEF1234
+    found = store.statuses(ISSUER, [r.serial for r in issued] + [never, issued[0].serial])
+    assert set(found) == {r.serial for r in issued}  # the serial never issued is left out
+    assert found[issued[1].serial].status is CertStatus.REVOKED
+    assert found[issued[1].serial].reason is x509.ReasonFlags.superseded
+    assert found[issued[0].serial].status is CertStatus.VALID
+    # The same answers one by one; another issuer has none of them.
+    for record in issued:
+        assert store.status(ISSUER, record.serial) == found[record.serial]
+    assert store.statuses("ef" * 20, [r.serial for r in issued]) == {}
+
+
 def test_counters_advance(store: CertificateStore) -> None:
     assert [store.next_counter(ISSUER, "crl_number") for _ in range(3)] == [1, 2, 3]
     assert store.next_counter("ef" * 20, "crl_number") == 1

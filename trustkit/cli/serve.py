@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, TrustkitError
+from ..revocation.ocsp import DEFAULT_MAX_CERT_IDS
 from ._common import lazy_passphrase, passphrase_file_option, read_passphrase_file
 
 
@@ -53,6 +54,13 @@ def _ca_passphrases(values: tuple[str, ...]) -> dict[str, bytes]:
     help="Sign OCSP responses with a delegated responder certificate or the CA key.",
 )
 @click.option(
+    "--max-cert-ids",
+    type=click.IntRange(1, 1000),
+    default=DEFAULT_MAX_CERT_IDS,
+    show_default=True,
+    help="CertIDs one OCSP request may ask about; more is refused (malformedRequest).",
+)
+@click.option(
     "--tsa",
     "tsa_dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -81,6 +89,7 @@ def serve(
     port: int,
     workers: int,
     signing: str,
+    max_cert_ids: int,
     tsa_dir: Path | None,
     passphrase_file: Path | None,
     ca_passphrase_files: tuple[str, ...],
@@ -91,6 +100,10 @@ def serve(
 
     Each request is logged to stderr as one JSON line: time, method, path, status,
     the CA that answered, the OCSP statuses given, duration_ms and client.
+
+    Every CA key is opened before serving: a wrong passphrase, or two CAs with the
+    same name, stop serve at once. /health answers 200 only while every CA's store
+    answers and its keys open, else 503.
     """
     try:
         from ..service import create_app, discover_authorities
@@ -113,19 +126,28 @@ def serve(
         # A revocation reaches OCSP clients within a second; cached answers
         # cost no store query in between.
         revocation_poll=timedelta(seconds=1),
+        max_cert_ids=max_cert_ids,
     )
     authorities = discover_authorities(ca_dirs or (Path("."),), passphrase=common, passphrases=own)
     # The common passphrase is asked for only when a CA (or the TSA) has no own one.
     uses_common = tsa_dir is not None or any(ca.config.name not in own for ca in authorities)
     secret = common() if uses_common else None
     names = ", ".join(ca.config.name for ca in authorities)
-    if workers > 1:
-        # The delegated signers are issued once, here, not by each worker at once;
-        # then every worker opens the CAs for itself (nothing open crosses a fork).
-        if settings.signing is SigningMode.DELEGATED:
-            now = SystemClock().now()
-            for ca in authorities:
+    # Every key is opened before anything is served: a CA that cannot sign is
+    # refused here, in one line, rather than served with /health failing. The
+    # delegated signers are issued once, here, not by each worker at once.
+    now = SystemClock().now()
+    for ca in authorities:
+        try:
+            ca.key  # noqa: B018 - opens the CA key (CRLs, and OCSP with --signing ca)
+            if settings.signing is SigningMode.DELEGATED:
                 delegated_signer(ca, at=now, passphrase=own.get(ca.config.name, secret))
+        except TrustkitError as exc:
+            for opened in authorities:
+                opened.close()
+            raise ConfigError(f"CA {ca.config.name}: cannot sign: {exc}") from exc
+    if workers > 1:
+        # Every worker opens the CAs for itself (nothing open crosses a fork).
         for ca in authorities:
             ca.close()
 

@@ -9,9 +9,13 @@ One call makes, signs and records a CRL::
 
 The CRL number comes from a counter in the store, shared by complete and
 delta CRLs of every scope, so it never goes backwards (RFC 5280 5.2.3) even
-with several publishers on one PostgreSQL store. Every CRL is recorded in the
-store; :func:`current_crl` hands out the last one while it is fresh, which is
-what the HTTP service publishes.
+with several publishers on one PostgreSQL store. Publication is linearisable:
+the number, the entry set and thisUpdate come from one store transaction
+under the CA's publication lock (:meth:`CertificateStore.publish_crl`), so a
+higher-numbered CRL never lacks an entry a lower one lists and thisUpdate
+never goes backwards. Every CRL is recorded in the store; :func:`current_crl`
+hands out the last one while it is fresh, which is what the HTTP service
+publishes.
 
 Speed: each revoked certificate's CRL entry is DER-encoded once, when it is
 revoked, and kept in the store. A CRL is then cryptography's CRL without
@@ -42,7 +46,7 @@ from ..clock import utc
 from ..encoding import pem_encode
 from ..errors import ConfigError, RevocationError
 from ..keys import PrivateKey, signature_hash_for
-from ..store import CertificateStore, CRLRecord
+from ..store import CertificateStore, CRLPublication, CRLRecord
 
 __all__ = [
     "CRL_NUMBER_COUNTER",
@@ -159,12 +163,13 @@ _ENTRIES_LOCK = threading.Lock()
 
 
 def _complete_entries(
-    store: CertificateStore, issuer: str, shard: int | None
+    store: CertificateStore, publication: CRLPublication, issuer: str, shard: int | None
 ) -> tuple[bytes, int, int]:
     """Every entry of a complete CRL of one scope: (joined DER, how many, revocation seq).
 
-    Entries are kept from the last call and only those revoked since are read;
-    a revocation moves the store's sequence number, and a revoked certificate
+    Read through ``publication``, under the store's publication lock. Entries
+    are kept from the last call and only those revoked since are read; a
+    revocation moves the store's sequence number, and a revoked certificate
     stays revoked, so the kept ones stay right (the store may be shared with
     other processes). A sequence number that went back (a restored backup)
     means reading everything again.
@@ -175,19 +180,18 @@ def _complete_entries(
             known = _ENTRIES.get(store, {}).get(scope)
         except TypeError:  # a store that cannot be weakly referenced: nothing kept
             known = None
+    if known is not None and known[0] > publication.revocation_seq:
+        known = None
     if known is not None:
         seq, joined, count = known
-        fresh = store.crl_entries(issuer, shard=shard, after_seq=seq)
-        if fresh.revocation_seq >= seq:
-            result = (
-                joined + b"".join(fresh.entries),
-                count + len(fresh.entries),
-                fresh.revocation_seq,
-            )
-        else:
-            known = None
-    if known is None:
-        fresh = store.crl_entries(issuer, shard=shard, after_seq=0)
+        fresh = publication.crl_entries(shard=shard, after_seq=seq)
+        result = (
+            joined + b"".join(fresh.entries),
+            count + len(fresh.entries),
+            fresh.revocation_seq,
+        )
+    else:
+        fresh = publication.crl_entries(shard=shard, after_seq=0)
         result = (b"".join(fresh.entries), len(fresh.entries), fresh.revocation_seq)
     with _ENTRIES_LOCK:
         try:
@@ -195,6 +199,72 @@ def _complete_entries(
         except TypeError:
             pass
     return result
+
+
+def _delta_entries(
+    publication: CRLPublication, shard: int | None, base: CRLRecord
+) -> tuple[bytes, int, int]:
+    """The entries of a delta CRL over ``base``: revoked after it, up to the lock's seq."""
+    fresh = publication.crl_entries(shard=shard, after_seq=base.revocation_seq)
+    return b"".join(fresh.entries), len(fresh.entries), fresh.revocation_seq
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """What one CRL says, fixed under the publication lock, before it is signed."""
+
+    number: int
+    this_update: datetime
+    next_update: datetime
+    shard: int | None
+    base: CRLRecord | None
+    joined: bytes
+    count: int
+
+
+def _signed(ca: CertificateAuthority, key: PrivateKey, draft: _Draft) -> bytes:
+    """The DER CRL of ``draft``, signed with ``key``."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(draft.this_update)
+        .next_update(draft.next_update)
+        .add_extension(x509.CRLNumber(draft.number), critical=False)
+        .add_extension(_authority_key_identifier(ca.certificate), critical=False)
+    )
+    if draft.shard is not None:
+        url = ca.crl_url(draft.shard)
+        assert url is not None  # checked before the lock was taken
+        # RFC 5280 5.2.5: critical; the full name matches the certificates' CRL DP.
+        builder = builder.add_extension(
+            x509.IssuingDistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(url)],
+                relative_name=None,
+                only_contains_user_certs=False,
+                only_contains_ca_certs=False,
+                only_some_reasons=None,
+                indirect_crl=False,
+                only_contains_attribute_certs=False,
+            ),
+            critical=True,
+        )
+    if draft.base is not None:
+        # RFC 5280 5.2.4: critical, naming the complete CRL this one updates.
+        builder = builder.add_extension(
+            x509.DeltaCRLIndicator(draft.base.crl_number), critical=True
+        )
+    elif ca.config.crl_delta:
+        url = ca.crl_url(draft.shard or 0)
+        if url is not None:
+            # RFC 5280 5.2.6: a complete CRL may say where its delta CRLs are.
+            builder = builder.add_extension(
+                x509.FreshestCRL([_distribution_point(delta_crl_url(url))]), critical=False
+            )
+    template = builder.sign(key, signature_hash_for(key)).public_bytes(Encoding.DER)
+    if not draft.count:
+        return template
+    tbs = crl_tbs_with_entries(template, [draft.joined])
+    return assemble_crl(template, tbs, _sign(key, tbs))
 
 
 def build_crl(
@@ -210,87 +280,66 @@ def build_crl(
     issuingDistributionPoint naming that partition's URL, the one its
     certificates carry (RFC 5280 5.2.5). ``delta`` makes a delta CRL over the
     last complete CRL of the same scope (5.2.4); there must be one.
+
+    Linearisable: the number, the entries (and a delta's base) and thisUpdate
+    are fixed in one store transaction under the CA's publication lock, and
+    the CRL is signed and recorded before it is released, so of any two CRLs
+    the higher-numbered lists everything the other lists (with its base, for
+    a delta) plus what was revoked between. thisUpdate never goes backwards
+    in number order (RFC 5280 5.1.2.4): an ``at`` older than the last CRL's
+    thisUpdate (a publisher whose clock is behind, or one that waited for the
+    lock with an earlier ``at``) is clamped up to it, and nextUpdate counts
+    from the clamped value.
     """
     _check_scope(ca, shard, delta)
+    if shard is not None and ca.crl_url(shard) is None:
+        raise ConfigError(f"{ca.config.name}: partitioned CRLs need a CRL URL ([urls])")
     store = ca.store
-    this_update = utc(at).replace(microsecond=0)
-    next_update = this_update + ca.config.crl_next_update
-    base: CRLRecord | None = None
-    if delta:
-        base = store.latest_crl(ca.id, shard=shard, delta=False)
-        if base is None:
-            raise RevocationError(
-                f"delta CRL of {ca.config.name}: no complete CRL of this scope to build on "
-                "(RFC 5280 5.2.4); publish a complete CRL first"
-            )
-    if base is not None:
-        delta_entries = store.crl_entries(ca.id, shard=shard, after_seq=base.revocation_seq)
-        joined = b"".join(delta_entries.entries)
-        count, revocation_seq = len(delta_entries.entries), delta_entries.revocation_seq
-    else:
-        joined, count, revocation_seq = _complete_entries(store, ca.id, shard)
-    number = store.next_counter(ca.id, CRL_NUMBER_COUNTER)
-
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.certificate.subject)
-        .last_update(this_update)
-        .next_update(next_update)
-        .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(_authority_key_identifier(ca.certificate), critical=False)
-    )
-    if shard is not None:
-        url = ca.crl_url(shard)
-        if url is None:
-            raise ConfigError(f"{ca.config.name}: partitioned CRLs need a CRL URL ([urls])")
-        # RFC 5280 5.2.5: critical; the full name matches the certificates' CRL DP.
-        builder = builder.add_extension(
-            x509.IssuingDistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(url)],
-                relative_name=None,
-                only_contains_user_certs=False,
-                only_contains_ca_certs=False,
-                only_some_reasons=None,
-                indirect_crl=False,
-                only_contains_attribute_certs=False,
-            ),
-            critical=True,
-        )
-    if base is not None:
-        # RFC 5280 5.2.4: critical, naming the complete CRL this one updates.
-        builder = builder.add_extension(x509.DeltaCRLIndicator(base.crl_number), critical=True)
-    elif ca.config.crl_delta:
-        url = ca.crl_url(shard or 0)
-        if url is not None:
-            # RFC 5280 5.2.6: a complete CRL may say where its delta CRLs are.
-            builder = builder.add_extension(
-                x509.FreshestCRL([_distribution_point(delta_crl_url(url))]), critical=False
-            )
+    # Unlocked before the lock: a passphrase prompt or an HSM login never holds it.
     key = ca.key
-    template = builder.sign(key, signature_hash_for(key)).public_bytes(Encoding.DER)
-    if count:
-        tbs = crl_tbs_with_entries(template, [joined])
-        der = assemble_crl(template, tbs, _sign(key, tbs))
-    else:
-        der = template
-    store.record_crl(
-        CRLRecord(
-            issuer=ca.id,
-            crl_number=number,
-            shard=shard,
-            delta=delta,
-            base_crl_number=None if base is None else base.crl_number,
+    requested = utc(at).replace(microsecond=0)
+    with store.publish_crl(ca.id, CRL_NUMBER_COUNTER) as publication:
+        last = publication.last_this_update
+        this_update = requested if last is None or requested >= last else last
+        base: CRLRecord | None = None
+        if delta:
+            base = publication.latest_crl(shard=shard, delta=False)
+            if base is None:
+                raise RevocationError(
+                    f"delta CRL of {ca.config.name}: no complete CRL of this scope to build on "
+                    "(RFC 5280 5.2.4); publish a complete CRL first"
+                )
+            joined, count, revocation_seq = _delta_entries(publication, shard, base)
+        else:
+            joined, count, revocation_seq = _complete_entries(store, publication, ca.id, shard)
+        draft = _Draft(
+            number=publication.crl_number,
             this_update=this_update,
-            next_update=next_update,
-            revocation_seq=revocation_seq,
-            der=der,
+            next_update=this_update + ca.config.crl_next_update,
+            shard=shard,
+            base=base,
+            joined=joined,
+            count=count,
         )
-    )
+        der = _signed(ca, key, draft)
+        publication.record(
+            CRLRecord(
+                issuer=ca.id,
+                crl_number=draft.number,
+                shard=shard,
+                delta=delta,
+                base_crl_number=None if base is None else base.crl_number,
+                this_update=draft.this_update,
+                next_update=draft.next_update,
+                revocation_seq=revocation_seq,
+                der=der,
+            )
+        )
     return PublishedCRL(
         der=der,
-        crl_number=number,
-        this_update=this_update,
-        next_update=next_update,
+        crl_number=draft.number,
+        this_update=draft.this_update,
+        next_update=draft.next_update,
         shard=shard,
         delta=delta,
         base_crl_number=None if base is None else base.crl_number,

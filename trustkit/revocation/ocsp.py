@@ -74,9 +74,11 @@ from ..store import CertStatus, SerialStatus
 from .crl import _sign
 
 __all__ = [
+    "DEFAULT_MAX_CERT_IDS",
     "DEFAULT_OCSP_VALIDITY",
     "DELEGATED_CERT_FILE",
     "DELEGATED_KEY_FILE",
+    "TRY_LATER",
     "DelegatedSigner",
     "OCSPResponder",
     "ResponderSettings",
@@ -92,6 +94,14 @@ DELEGATED_KEY_FILE = "ocsp-signer.key"
 
 DEFAULT_CACHE_SIZE = 100_000
 """Responses kept for requests without a nonce, at most."""
+
+DEFAULT_MAX_CERT_IDS = 16
+"""CertIDs answered in one request, at most; more is malformedRequest.
+
+RFC 5019 2.1.1 has clients send one; OpenSSL's client sends one per ``-cert``
+and a client asking about a whole chain sends one per level, so 16 is room
+to spare. Each costs a store lookup and about 150 octets of answer: without
+a cap a 64 KB request of 700 CertIDs cost 1.5 s of CPU and an 84 KB answer."""
 
 _CACHEABLE_REQUEST_BYTES = 2048
 """Larger requests (many CertIDs) are answered but not cached, to bound the cache's memory."""
@@ -131,6 +141,15 @@ class ResponderSettings:
     revocation_poll: timedelta = timedelta(0)
     """How long a cached response may go without asking the store whether anything was
     revoked since; a revocation reaches OCSP clients at most this much later."""
+    max_cert_ids: int = DEFAULT_MAX_CERT_IDS
+    """CertIDs in one request, at most. A request with more is refused as a whole with
+    malformedRequest, never answered in part: RFC 6960 has no way to say that a response
+    covers only some of the CertIDs asked about (a client pairs each of its CertIDs with a
+    SingleResponse, 4.2.2.3), and a refusal costs the responder almost nothing."""
+
+    def __post_init__(self) -> None:
+        if self.max_cert_ids < 1:
+            raise ValueError(f"max_cert_ids: {self.max_cert_ids}; at least 1")
 
 
 @dataclass(frozen=True)
@@ -306,7 +325,7 @@ class OCSPResponder:
         except TrustkitError:
             return TRY_LATER
         try:
-            request = _parse_request(request_der)
+            request = _parse_request(request_der, self.settings.max_cert_ids)
         except DecodeError:
             return MALFORMED
         try:
@@ -316,6 +335,22 @@ class OCSPResponder:
         except TrustkitError:
             # A store or key problem: RFC 6960 4.2.1 tryLater, the client may ask again.
             return TRY_LATER
+
+    def cached(self, request_der: bytes, *, at: datetime) -> bytes | None:
+        """The answer to ``request_der`` if a current one is cached and taking it needs
+        no store query (the revocation sequence number was read within
+        ``revocation_poll``); else ``None``. Never raises, never blocks on I/O: an
+        event loop may call it inline and hand everything else to a thread."""
+        at = utc(at)
+        with self._lock:
+            hit = self._cache.get(request_der)
+        if hit is None or at >= hit[1]:
+            return None
+        known = self._seq.get(hit[2])
+        poll = self.settings.revocation_poll
+        if known is None or not poll or not known[1] <= at < known[1] + poll:
+            return None
+        return hit[0] if known[0] == hit[3] else None
 
     def _revocation_seq(self, ca_id: str, at: datetime) -> int:
         known = self._seq.get(ca_id)
@@ -339,18 +374,26 @@ class OCSPResponder:
             and self.settings.cache_size > 0
             and len(request_der) <= _CACHEABLE_REQUEST_BYTES
         )
-        # Read before the statuses: a revocation in between makes the entry stale.
-        seq = self._revocation_seq(ca.id, at) if use_cache else 0
+        # Read once, before the statuses: a revocation in between makes the
+        # cache entry stale, and each status kept is checked against it.
+        seq = self._revocation_seq(ca.id, at)
 
         this_update = at.replace(microsecond=0)
         next_update = this_update + self.settings.validity
         answers = []
         cacheable = use_cache
-        for cert_id in request.cert_ids:
-            ours = self._by_cert_id.get(
+        ours = [
+            self._by_cert_id.get(
                 (cert_id.hash_algorithm, cert_id.issuer_name_hash, cert_id.issuer_key_hash)
             )
-            status = self._status(ca, cert_id.serial, at) if ours is ca else None
+            is ca
+            for cert_id in request.cert_ids
+        ]
+        known = self._statuses_of(
+            ca, [c.serial for c, mine in zip(request.cert_ids, ours, strict=True) if mine], seq
+        )
+        for cert_id, mine in zip(request.cert_ids, ours, strict=True):
+            status = known.get(cert_id.serial) if mine else None
             if status is None:
                 # Never issued by this CA (or another issuer): unknown, never good (2.2).
                 answers.append(OCSPSingleAnswer(cert_id.der, "unknown", this_update, next_update))
@@ -373,7 +416,11 @@ class OCSPResponder:
         response = _single_response(request, answers, signer) if len(answers) == 1 else None
         if response is None and not request.cert_ids[0].der:
             # Read by cryptography, which keeps no CertID bytes to echo: read it again.
-            return self._answer(parse_ocsp_request(request_der), request_der, at)
+            return self._answer(
+                parse_ocsp_request(request_der, max_cert_ids=self.settings.max_cert_ids),
+                request_der,
+                at,
+            )
         if response is None:
             data = ocsp_response_data(
                 responder_key_hash=signer.key_hash,
@@ -393,26 +440,49 @@ class OCSPResponder:
                     self._cache.popitem(last=False)
         return response
 
-    def _status(self, ca: CertificateAuthority, serial: int, at: datetime) -> SerialStatus | None:
-        """The store's status of ``serial``, kept while nothing is revoked.
+    def _statuses_of(
+        self, ca: CertificateAuthority, serials: Sequence[int], seq: int
+    ) -> dict[int, SerialStatus]:
+        """The store's status of each of ``serials`` (those ``ca`` issued), kept while
+        nothing is revoked.
 
         A status changes only by a revocation, which moves the CA's revocation
-        sequence number; a serial not (yet) issued is asked of the store each time.
+        sequence number (``seq``, read before); serials not kept are asked of
+        the store in one query, and a serial not (yet) issued is asked each time.
         """
-        seq = self._revocation_seq(ca.id, at)  # before the status: see _answer
-        key = (ca.id, serial)
+        found: dict[int, SerialStatus] = {}
+        missing: list[int] = []
         with self._lock:
-            hit = self._statuses.get(key)
-        if hit is not None and hit[1] == seq:
-            return hit[0]
-        status = ca.store.status(ca.id, serial)
-        if status is not None and self.settings.cache_size > 0:
+            for serial in serials:
+                hit = self._statuses.get((ca.id, serial))
+                if hit is not None and hit[1] == seq:
+                    found[serial] = hit[0]
+                else:
+                    missing.append(serial)
+        if not missing:
+            return found
+        if len(missing) == 1:
+            one = ca.store.status(ca.id, missing[0])
+            fetched = {} if one is None else {missing[0]: one}
+        else:
+            fetched = ca.store.statuses(ca.id, missing)
+        found.update(fetched)
+        if self.settings.cache_size > 0:
             with self._lock:
-                self._statuses[key] = (status, seq)
-                self._statuses.move_to_end(key)
+                for serial, status in fetched.items():
+                    key = (ca.id, serial)
+                    self._statuses[key] = (status, seq)
+                    self._statuses.move_to_end(key)
                 while len(self._statuses) > self.settings.cache_size:
                     self._statuses.popitem(last=False)
-        return status
+        return found
+
+    def check_signer(self, ca: CertificateAuthority, *, at: datetime) -> None:
+        """Open (or issue, or renew) the key that signs ``ca``'s answers now; a
+        :class:`~trustkit.errors.TrustkitError` says it cannot be (a readiness probe)."""
+        if ca.id not in {authority.id for authority in self._authorities}:
+            raise ValueError(f"CA {ca.config.name}: not served by this responder")
+        self._signer(ca, utc(at))
 
     def _signer(self, ca: CertificateAuthority, at: datetime) -> _Signer:
         signer = self._signers.get(ca.id)
@@ -444,7 +514,7 @@ class OCSPResponder:
         return signer
 
 
-def _parse_request(der: bytes) -> OCSPRequestInfo:
+def _parse_request(der: bytes, max_cert_ids: int) -> OCSPRequestInfo:
     """The request in ``der``: by cryptography in the common case, else by the strict reader.
 
     cryptography reads a message of one request whose only extension is a
@@ -482,7 +552,7 @@ def _parse_request(der: bytes) -> OCSPRequestInfo:
         x509.DuplicateExtension,
     ):
         pass  # the strict reader says what is wrong, or reads what cryptography does not
-    return parse_ocsp_request(der)
+    return parse_ocsp_request(der, max_cert_ids=max_cert_ids)
 
 
 _STATUSES = {

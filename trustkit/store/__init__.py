@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -31,6 +32,7 @@ from ..serials import new_serial
 __all__ = [
     "SCHEMA_VERSION",
     "CRLEntries",
+    "CRLPublication",
     "CRLRecord",
     "CertStatus",
     "CertificateRecord",
@@ -155,6 +157,40 @@ class CRLRecord:
     der: bytes
 
 
+class CRLPublication(Protocol):
+    """One CRL being published, inside the store's publication lock.
+
+    Everything read through it comes from the one transaction that also took
+    :attr:`crl_number`, so the number, the entries and the times agree
+    (:meth:`CertificateStore.publish_crl`).
+    """
+
+    crl_number: int
+    """The number this CRL carries: one more than any before, shared by every scope."""
+    revocation_seq: int
+    """The issuer's revocation sequence number when the lock was taken."""
+    last_this_update: datetime | None
+    """The latest thisUpdate of any CRL the issuer recorded before, if any."""
+
+    def crl_entries(self, *, shard: int | None = None, after_seq: int = 0) -> CRLEntries:
+        """Entries revoked with a sequence number above ``after_seq``, up to
+        :attr:`revocation_seq` (of ``shard`` if given)."""
+        ...
+
+    def latest_crl(self, *, shard: int | None, delta: bool) -> CRLRecord | None:
+        """The CRL of that scope with the highest number recorded before this one."""
+        ...
+
+    def record(self, record: CRLRecord) -> None:
+        """Record the signed CRL; committed when the publication ends without an error.
+
+        A record whose number is not :attr:`crl_number`, whose thisUpdate is
+        before :attr:`last_this_update`, or whose ``revocation_seq`` is beyond
+        :attr:`revocation_seq` is a :class:`~trustkit.errors.StoreError`.
+        """
+        ...
+
+
 class CertificateStore(Protocol):
     """The narrow interface every store backend provides."""
 
@@ -238,6 +274,11 @@ class CertificateStore(Protocol):
         """The status of ``serial``, or ``None`` if ``issuer`` never issued it (one lookup)."""
         ...
 
+    def statuses(self, issuer: str, serials: Sequence[int]) -> dict[int, SerialStatus]:
+        """The status of each of ``serials`` that ``issuer`` issued, in one query;
+        serials it never issued are left out."""
+        ...
+
     def revocation_seq(self, issuer: str) -> int:
         """How many revocations ``issuer`` has recorded; changes whenever one is added."""
         ...
@@ -253,8 +294,18 @@ class CertificateStore(Protocol):
         """
         ...
 
-    def record_crl(self, record: CRLRecord) -> None:
-        """Keep a CRL that is being published."""
+    def publish_crl(self, issuer: str, counter: str) -> AbstractContextManager[CRLPublication]:
+        """Publish one CRL of ``issuer`` under a lock: linearisable (RFC 5280 5.2.3).
+
+        Entering advances the counter ``counter`` (the CRL number) and takes
+        the issuer's publication lock in the same transaction; inside, the
+        entries, the latest CRL of a scope and the last thisUpdate are read from
+        that transaction; :meth:`CRLPublication.record` keeps the signed CRL,
+        and leaving commits both. Publications of one issuer are thus
+        serialised in number order: CRL n+1 lists everything CRL n listed plus
+        what was revoked since. An error inside rolls everything back (the
+        number is not used). Sign inside, but unlock keys before entering.
+        """
         ...
 
     def latest_crl(self, issuer: str, *, shard: int | None, delta: bool) -> CRLRecord | None:

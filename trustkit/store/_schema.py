@@ -1,0 +1,196 @@
+"""The SQL store's tables and connections, shared by its modules (SQLite and PostgreSQL).
+
+Serial numbers are up to 160 bits, more than any SQL integer type holds, so
+they are kept as 40-digit zero-padded hex text: unique per issuer through the
+primary key, and ordered like the numbers they stand for.
+
+SQLite: the file lives in the CA directory, in WAL mode so that OCSP and CRL
+readers never wait for an issuance; every writing transaction starts with
+``BEGIN IMMEDIATE`` (execution option :data:`WRITE`) so two processes writing
+at once queue on the write lock instead of failing half-way, and
+``synchronous=FULL`` keeps a committed issuance on disk through a power cut.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography import x509
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
+
+from ..clock import utc
+from ..names import format_general_name
+from . import CertificateRecord, CertStatus
+
+SERIAL_DIGITS = 40
+SQLITE_BUSY_TIMEOUT_S = 30
+SQLITE_POOL_SIZE = 4
+
+WRITE = "trustkit_write"
+"""Execution option of a writing connection: BEGIN IMMEDIATE on SQLite."""
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "trustkit_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+)
+
+certificates = sa.Table(
+    "certificates",
+    metadata,
+    sa.Column("issuer", sa.String(128), primary_key=True),
+    sa.Column("serial", sa.String(SERIAL_DIGITS), primary_key=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("sans", sa.Text, nullable=False),
+    sa.Column("profile", sa.String(64), nullable=False),
+    sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("not_after", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("der", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("shard", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("revocation_time", sa.DateTime(timezone=True)),
+    sa.Column("revocation_reason", sa.String(32)),
+    sa.Column("invalidity_date", sa.DateTime(timezone=True)),
+    # The issuer's revocation counter when this one was recorded: delta CRLs
+    # list what came after their base's value.
+    sa.Column("revocation_seq", sa.BigInteger),
+    # DER of this certificate's CRL entry, encoded once at revocation.
+    sa.Column("crl_entry", sa.LargeBinary),
+    sa.Index("ix_certificates_status", "issuer", "status", "shard"),
+)
+
+COMPLETE = -1
+"""``crls.shard`` of a CRL covering the whole CA (a primary key column cannot be NULL)."""
+
+crls = sa.Table(
+    "crls",
+    metadata,
+    sa.Column("issuer", sa.String(128), primary_key=True),
+    sa.Column("crl_number", sa.BigInteger, primary_key=True),
+    sa.Column("shard", sa.Integer, nullable=False),
+    sa.Column("delta", sa.Boolean, nullable=False),
+    sa.Column("base_crl_number", sa.BigInteger),
+    sa.Column("this_update", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_update", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revocation_seq", sa.BigInteger, nullable=False),
+    sa.Column("der", sa.LargeBinary, nullable=False),
+    sa.Index("ix_crls_scope", "issuer", "shard", "delta", "crl_number"),
+)
+
+REVOCATION_COUNTER = "revocations"
+"""The per-issuer counter that numbers revocations."""
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("issuer", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+
+def serial_key(serial: int) -> str:
+    return f"{serial:0{SERIAL_DIGITS}x}"
+
+
+def when(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return None if value is None else utc(value)
+
+
+def record_of(row: Any) -> CertificateRecord:
+    reason = row.revocation_reason
+    return CertificateRecord(
+        issuer=row.issuer,
+        serial=int(row.serial, 16),
+        subject=row.subject,
+        sans=tuple(json.loads(row.sans)),
+        profile=row.profile,
+        not_before=utc(row.not_before),
+        not_after=utc(row.not_after),
+        der=bytes(row.der),
+        status=CertStatus(row.status),
+        issued_at=utc(row.issued_at),
+        shard=row.shard,
+        revocation_time=when(row.revocation_time),
+        revocation_reason=None if reason is None else x509.ReasonFlags(reason),
+        invalidity_date=when(row.invalidity_date),
+    )
+
+
+def sans_of(cert: x509.Certificate) -> list[str]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [format_general_name(name) for name in ext.value]
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        # Connections are pooled: opening one (and its PRAGMAs) costs more than
+        # an OCSP status lookup. A connection never crosses a fork: see checkout.
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool,
+            pool_size=SQLITE_POOL_SIZE,
+        )
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(_dbapi: Any, record: Any, proxy: Any) -> None:
+            # SQLAlchemy's recipe for pools and os.fork(): a child process
+            # never uses its parent's SQLite connection.
+            if record.info.get("pid") != os.getpid():
+                record.dbapi_connection = proxy.dbapi_connection = None
+                raise DisconnectionError("connection made in another process")
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, record: Any) -> None:
+            record.info["pid"] = os.getpid()
+            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
+            # transaction handling would defer it and defeat BEGIN IMMEDIATE).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            immediate = connection.get_execution_options().get(WRITE, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def advance(conn: Connection, issuer: str, name: str) -> int:
+    """Increment a per-issuer counter inside the caller's transaction (first value 1)."""
+    where = (counters.c.issuer == issuer, counters.c.name == name)
+    # UPDATE first: on PostgreSQL it takes the row lock, held to the end of the
+    # transaction, so two processes never read the same value.
+    updated = conn.execute(counters.update().where(*where).values(value=counters.c.value + 1))
+    if updated.rowcount == 0:
+        conn.execute(counters.insert().values(issuer=issuer, name=name, value=1))
+        return 1
+    return int(conn.execute(sa.select(counters.c.value).where(*where)).scalar_one())
+
+
+def counter(conn: Connection, issuer: str, name: str) -> int:
+    """A per-issuer counter's value, 0 if it was never advanced."""
+    value = conn.execute(
+        sa.select(counters.c.value).where(counters.c.issuer == issuer, counters.c.name == name)
+    ).scalar()
+    return 0 if value is None else int(value)
