@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,26 @@ def test_an_asn1crypto_import_is_caught(tmp_path: Path) -> None:
         fake.write_text(line)
         assert _imports_asn1crypto(fake)
     assert any(_imports_asn1crypto(p) for p in ASN1_PACKAGE.glob("*.py"))
+
+
+def _loads_asn1crypto(*modules: str) -> bool:
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules)
+    code += "print('asn1crypto' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return result.stdout.strip() == "True"
+
+
+def test_asn1crypto_is_loaded_only_when_needed() -> None:
+    """trustkit._asn1 imports a module on first use of one of its names (PEP 562): keys,
+    requests, issuance and validation read curve encodings by DER headers and start
+    without asn1crypto; the twin, CMS verification, loads it."""
+    assert not _loads_asn1crypto(
+        "trustkit.keys", "trustkit.csr", "trustkit.policy", "trustkit.ca", "trustkit.validation"
+    )
+    assert _loads_asn1crypto("trustkit.cms.verify")

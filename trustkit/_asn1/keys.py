@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from asn1crypto import core
-
 from ..errors import DecodeError
 from ._der import _element
 
@@ -234,6 +232,7 @@ def encode_pbes2_private_key_info(
     the padded PrivateKeyInfo already encrypted by the caller.
     """
     from asn1crypto import algos as asn1_algos
+    from asn1crypto import core
     from asn1crypto import keys as asn1_keys
 
     kdf_params = {
