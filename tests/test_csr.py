@@ -396,3 +396,24 @@ def test_explicit_curve_request_refused_at_issuance(
     (violation,) = caught.value.violations
     assert (violation.check, violation.field) == ("key-type", "csr.publicKey")
     assert "specifiedCurve, not a namedCurve (RFC 5480 2.1.1" in violation.message
+
+
+@pytest.mark.interop
+def test_openssl_explicit_parameters_request_refused(tmp_path: Path) -> None:
+    """A request `openssl req` makes from an explicit-parameters key, against its twin."""
+    for param_enc, refused in (("named_curve", False), ("explicit", True)):
+        key_path, request_path = tmp_path / f"{param_enc}.key", tmp_path / f"{param_enc}.csr"
+        for args in (
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-param_enc", param_enc,
+             "-out", str(key_path)],
+            ["req", "-new", "-key", str(key_path), "-subj", "/CN=www.example.gov",
+             "-out", str(request_path)],
+        ):  # fmt: skip
+            result = subprocess.run(["openssl", *args], capture_output=True, check=False)
+            assert result.returncode == 0, result.stderr.decode()
+        data = request_path.read_bytes()
+        if refused:
+            with pytest.raises(CSRError, match="specifiedCurve, not a namedCurve"):
+                load_csr(data)
+        else:
+            assert load_csr(data).subject.rfc4514_string() == "CN=www.example.gov"
