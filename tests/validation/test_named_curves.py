@@ -14,11 +14,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.explicit_curve import with_explicit_key
+from trustkit.cli import cli
 from trustkit.errors import DisallowedAlgorithmError, PathBuildingError, ValidationError
 from trustkit.validation import validate
 
@@ -120,3 +122,21 @@ def test_openssl_strict_agrees(pki: Pki, tmp_path: Path) -> None:
         assert (result.returncode == 0) is ok, result.stdout + result.stderr
         if not ok:
             assert "explicit" in (result.stdout + result.stderr).lower()
+
+
+def test_cli_validate_refuses_in_one_line(pki: Pki, tmp_path: Path) -> None:
+    ee = pki.make_leaf()
+    explicit = _explicit(ee, pki.inter)
+    root = tmp_path / "root.pem"
+    root.write_bytes(pki.root.cert.public_bytes(serialization.Encoding.PEM))
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(pki.inter.cert.public_bytes(serialization.Encoding.PEM))
+    for cert, code in ((ee.cert, 0), (explicit.cert, 1)):
+        path = tmp_path / "ee.der"
+        path.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+        args = ["validate", str(path), "--trust", str(root), "--untrusted", str(chain)]
+        run = CliRunner().invoke(cli, [*args, "--at", AT.isoformat()])
+        assert run.exit_code == code, run.output
+        if code:
+            (line,) = run.output.strip().splitlines()
+            assert "specifiedCurve, not a namedCurve (RFC 5480 2.1.1" in line
