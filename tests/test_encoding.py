@@ -130,6 +130,27 @@ def test_label_rules_of_the_begin_line() -> None:
     assert read_blocks(spaced) == [PemBlock("CERTIFICATE", der)]
 
 
+def test_der_holding_pem_text_is_der() -> None:
+    """One DER SEQUENCE is DER even when its content quotes a PEM block."""
+    inner = pem_encode("CERTIFICATE", b"\x30\x03\x02\x01\x07")
+    for content in (inner, inner * 3, b"x" * 300 + inner):
+        octets = bytes((0x04,)) + _length(len(content)) + content
+        der = b"\x30" + _length(len(octets)) + octets
+        assert read_blocks(der) == [PemBlock(None, der)]
+        # The twins: with a byte more or less it is not one element, so the PEM inside
+        # is what is read; and PEM text around it is PEM.
+        assert read_blocks(der + b"\n")[0].label == "CERTIFICATE"
+        assert read_blocks(der[:-1])[0].label == "CERTIFICATE"
+        assert read_blocks(b"text\n" + der)[0].label == "CERTIFICATE"
+
+
+def _length(size: int) -> bytes:
+    if size < 0x80:
+        return bytes((size,))
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(octets),)) + octets
+
+
 PEAK_SCRIPT = """
 import json, resource, sys
 from trustkit.encoding import read_blocks

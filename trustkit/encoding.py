@@ -56,9 +56,29 @@ class PemBlock:
     der: bytes
 
 
+def _one_der_sequence(data: bytes) -> bool:
+    """Whether ``data`` is exactly one DER SEQUENCE: its definite length (X.690 8.1.3)
+    ends where the input does."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    first = data[1]
+    if first < 0x80:
+        return 2 + first == len(data)
+    count = first & 0x7F
+    if not 1 <= count <= 8 or len(data) < 2 + count:
+        return False
+    return 2 + count + int.from_bytes(data[2 : 2 + count], "big") == len(data)
+
+
 def is_pem(data: bytes) -> bool:
-    """Whether ``data`` holds at least one PEM block."""
-    return b"-----BEGIN " in data
+    """Whether ``data`` holds at least one PEM block.
+
+    A DER object may carry PEM text inside it (an attached signature over a PEM file, a
+    certificate whose extension quotes one): one whole DER SEQUENCE is DER whatever it
+    contains, since PEM text never starts with the 0x30 and the length octets that
+    would span it exactly.
+    """
+    return b"-----BEGIN " in data and not _one_der_sequence(data)
 
 
 def _pem_blocks(data: bytes) -> Iterator[tuple[str, int, int]]:

@@ -65,6 +65,22 @@ def test_detached_and_malformed_take_the_whole_decode(pki: Pki) -> None:
         parse_signed_data(attached[:-1])
 
 
+def test_attached_pem_text_verifies(pki: Pki) -> None:
+    """A DER signature over a PEM file: the PEM inside is content, not the signature.
+    (Read as PEM before, it found no CMS block and could not be verified.)"""
+    content = b"the certificate we agreed on:\n" + pki.root.certificate.public_bytes(Encoding.PEM)
+    der = _signed(pki, content)
+    (report,) = verify_cms(None, der, trust_anchors=[pki.root.certificate], at=VERIFY_AT)
+    assert report.valid
+    with pytest.raises(InvalidSignatureError):  # the twin: the content changed
+        verify_cms(
+            None,
+            der.replace(b"agreed on", b"agreed to"),
+            trust_anchors=[pki.root.certificate],
+            at=VERIFY_AT,
+        )
+
+
 def test_tampered_content_still_fails(pki: Pki) -> None:
     der = _signed(pki, CONTENT)
     assert verify_cms(None, der, trust_anchors=[pki.root.certificate], at=VERIFY_AT)[0].valid
