@@ -49,7 +49,7 @@ TARGETS = sorted(p.stem.removeprefix("fuzz_") for p in HERE.glob("fuzz_*.py"))
 MUTATIONS = 300
 """Mutated inputs per target: the whole module runs in seconds on one core."""
 MUTATIONS_OF = {"large": 12}
-"""Fewer for targets whose every input is large (a mebibyte, read by several parsers)."""
+"""Fewer for targets whose every input is large (512 KiB, read by several parsers)."""
 HARD_FAIL = ValidationPolicy(revocation=RevocationMode.HARD_FAIL)
 HANG_SECONDS = 10
 """An input still running after this long is a finding (libFuzzer's ``-timeout=10``)."""
