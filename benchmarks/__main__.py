@@ -5,6 +5,7 @@
     python -m benchmarks                  # full sizes (several minutes)
     python -m benchmarks --quick          # smaller sizes, shorter runs
     python -m benchmarks --only W4,W5     # the modules measuring these workloads
+    python -m benchmarks --only W9        # peak memory reading large inputs (bench_input)
 
 Each ``benchmarks/bench_*.py`` runs as its own process with ``--json`` (and
 ``--quick``); its last output line, or the JSON list closing its output, holds
@@ -41,6 +42,8 @@ TARGETS = {
     "W5": "cached: ahead of cfssl (7,600/s); nonce: limited only by signing",
     "W6": "ahead of openssl verify; with a CRL check at least half of that",
     "W6b": "pathological chains refused or validated well under a second each",
+    "W9": "peak memory a small constant times the input (ratio 0.1 or more), the same at "
+    "1, 16 and 64 MiB",
 }
 """The targets of issue 7, by workload."""
 

@@ -11,19 +11,25 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.explicit_curve import explicit_csr
+from trustkit.ca import CertificateAuthority
+from trustkit.clock import FixedClock
 from trustkit.csr import (
     create_csr,
     csr_fingerprint,
+    curve_encoding_problem,
     load_csr,
     requested_extensions,
     requested_sans,
     verify_proof_of_possession,
 )
-from trustkit.errors import CSRError, DecodeError, TrustkitError
+from trustkit.encoding import pem_encode
+from trustkit.errors import CSRError, DecodeError, PolicyViolation, TrustkitError
 from trustkit.keys import KeyType, PrivateKey, generate_key, save_private_key
 from trustkit.names import parse_general_names, parse_name
 
@@ -345,3 +351,69 @@ def test_a_san_of_a_kind_cryptography_cannot_represent_is_a_csr_error() -> None:
         load_csr(bytes(der))
     with pytest.raises(CSRError, match="cannot be decoded"):
         requested_sans(x509.load_der_x509_csr(bytes(der)))
+
+
+# --- named curves only (RFC 5480 2.1.1) ------------------------------------------------
+
+
+def _explicit_twin(
+    key: PrivateKey, subject: str = SUBJECT, sans: list[str] = SANS
+) -> tuple[bytes, bytes]:
+    """DER of one request with its key's curve named, and the same with it explicit."""
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    named = create_csr(key, parse_name(subject), parse_general_names(sans))
+    return _der(named), explicit_csr(named, key)
+
+
+def test_explicit_curve_request_refused_at_load(key: PrivateKey) -> None:
+    named, explicit = _explicit_twin(key)
+    # cryptography alone takes it: P-256's explicit parameters read as secp256r1.
+    assert x509.load_der_x509_csr(explicit).public_key().curve.name == "secp256r1"  # type: ignore[union-attr]
+    assert x509.load_der_x509_csr(explicit).is_signature_valid
+    assert load_csr(named).subject == parse_name(SUBJECT)  # the twin
+    with pytest.raises(CSRError, match=r"req\.pem subjectPublicKeyInfo: elliptic curve given as "):
+        load_csr(explicit, what="req.pem")
+    with pytest.raises(CSRError, match="specifiedCurve"):
+        load_csr(pem_encode("CERTIFICATE REQUEST", explicit))
+    assert curve_encoding_problem(x509.load_der_x509_csr(named)) is None
+
+
+def test_explicit_curve_request_refused_at_issuance(
+    key: PrivateKey, tmp_path: Path, clock: FixedClock
+) -> None:
+    """A request loaded past load_csr (cryptography directly) is still refused by policy."""
+    ca = CertificateAuthority.create_root(
+        "CN=Curve Root,O=Example,C=EX",
+        tmp_path / "root",
+        passphrase=b"curve root pass",
+        clock=clock,
+    )
+    named, explicit = _explicit_twin(key, "CN=www.example.gov", ["dns:www.example.gov"])
+    issued = ca.issue(x509.load_der_x509_csr(named), "tls-server", days=30)
+    assert issued.certificate.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
+    with pytest.raises(PolicyViolation) as caught:
+        ca.issue(x509.load_der_x509_csr(explicit), "tls-server", days=30)
+    (violation,) = caught.value.violations
+    assert (violation.check, violation.field) == ("key-type", "csr.publicKey")
+    assert "specifiedCurve, not a namedCurve (RFC 5480 2.1.1" in violation.message
+
+
+@pytest.mark.interop
+def test_openssl_explicit_parameters_request_refused(tmp_path: Path) -> None:
+    """A request `openssl req` makes from an explicit-parameters key, against its twin."""
+    for param_enc, refused in (("named_curve", False), ("explicit", True)):
+        key_path, request_path = tmp_path / f"{param_enc}.key", tmp_path / f"{param_enc}.csr"
+        for args in (
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-param_enc", param_enc,
+             "-out", str(key_path)],
+            ["req", "-new", "-key", str(key_path), "-subj", "/CN=www.example.gov",
+             "-out", str(request_path)],
+        ):  # fmt: skip
+            result = subprocess.run(["openssl", *args], capture_output=True, check=False)
+            assert result.returncode == 0, result.stderr.decode()
+        data = request_path.read_bytes()
+        if refused:
+            with pytest.raises(CSRError, match="specifiedCurve, not a namedCurve"):
+                load_csr(data)
+        else:
+            assert load_csr(data).subject.rfc4514_string() == "CN=www.example.gov"

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa, x25519
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustkit.encoding import format_serial
+from tests.explicit_curve import explicit_pkcs8, explicit_sec1
+from trustkit._asn1 import encode_pbes2_private_key_info
+from trustkit.encoding import format_serial, pem_encode
 from trustkit.errors import InputError, KeyFileError, PassphraseError, TrustkitError
 from trustkit.keys import (
     DEFAULT_CA_KEY_TYPE,
@@ -380,6 +386,137 @@ def test_loads_sec1_with_parameters_block_from_openssl_ecparam(tmp_path: Path) -
     assert key_type_of(key) is KeyType.EC_P384
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     assert not isinstance(key, ed25519.Ed25519PrivateKey)
+
+
+# --- named curves only (RFC 5480 2.1.1) ------------------------------------------------
+
+
+def _pbes2_pem(plaintext: bytes, passphrase: bytes) -> bytes:
+    """``plaintext`` (a PrivateKeyInfo) encrypted as serialize_private_key does."""
+    salt, iv = os.urandom(16), os.urandom(16)
+    secret = PBKDF2HMAC(hashes.SHA256(), 32, salt, MIN_PBKDF2_ITERATIONS).derive(passphrase)
+    padder = sym_padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(secret), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padder.update(plaintext) + padder.finalize())
+    der = encode_pbes2_private_key_info(
+        salt=salt,
+        iterations=MIN_PBKDF2_ITERATIONS,
+        iv=iv,
+        ciphertext=ciphertext + encryptor.finalize(),
+    )
+    return pem_encode("ENCRYPTED PRIVATE KEY", der)
+
+
+def _named_and_explicit(key: ec.EllipticCurvePrivateKey, form: str) -> tuple[bytes, bytes]:
+    """The same key as ``form``, its curve named (as cryptography writes) and explicit."""
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    plain = serialization.NoEncryption()
+    if form == "pkcs8-der":
+        return key.private_bytes(serialization.Encoding.DER, pkcs8, plain), explicit_pkcs8(key)
+    if form == "pkcs8-pem":
+        named = key.private_bytes(serialization.Encoding.PEM, pkcs8, plain)
+        return named, pem_encode("PRIVATE KEY", explicit_pkcs8(key))
+    if form == "sec1-pem":
+        traditional = serialization.PrivateFormat.TraditionalOpenSSL
+        named = key.private_bytes(serialization.Encoding.PEM, traditional, plain)
+        return named, pem_encode("EC PRIVATE KEY", explicit_sec1(key))
+    assert form == "pbes2"
+    named_der = key.private_bytes(serialization.Encoding.DER, pkcs8, plain)
+    return _pbes2_pem(named_der, PASSPHRASE), _pbes2_pem(explicit_pkcs8(key), PASSPHRASE)
+
+
+@pytest.mark.parametrize("form", ["pkcs8-der", "pkcs8-pem", "sec1-pem", "pbes2"])
+def test_explicit_curve_key_is_refused(form: str) -> None:
+    """cryptography reads explicit P-256 parameters as secp256r1; trustkit refuses them."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    named, explicit = _named_and_explicit(key, form)
+    assert serialization.load_der_private_key(explicit_pkcs8(key), None).curve.name == (
+        "secp256r1"
+    )  # what cryptography alone would accept
+    loaded = load_private_key(named, PASSPHRASE)  # the twin: the same key, its curve named
+    assert public_key_fingerprint(loaded) == public_key_fingerprint(key)
+    with pytest.raises(KeyFileError, match=r"specifiedCurve, not a namedCurve \(RFC 5480 2\.1\.1"):
+        load_private_key(explicit, PASSPHRASE, what="key.pem")
+    if form == "pbes2":
+        with pytest.raises(PassphraseError, match="wrong passphrase"):
+            load_private_key(explicit, b"not the passphrase")
+
+
+def test_pbes2_key_opened_with_one_kdf_run(ec_key: PrivateKey) -> None:
+    """trustkit's own encrypted keys, and OpenSSL's, go through the PBES2 decryption here."""
+    data = serialize_private_key(ec_key, PASSPHRASE, kdf_iterations=MIN_PBKDF2_ITERATIONS)
+    assert public_key_fingerprint(load_private_key(data, PASSPHRASE)) == (
+        public_key_fingerprint(ec_key)
+    )
+    with pytest.raises(PassphraseError):
+        load_private_key(data, b"wrong")
+
+
+def _openssl_ec(tmp_path: Path, name: str, *args: str, source: Path | None = None) -> Path:
+    path = tmp_path / name
+    if source is None:
+        command = ["ecparam", "-name", "prime256v1", "-genkey", *args, "-out", str(path)]
+    else:
+        command = [*args, "-in", str(source), "-out", str(path)]
+    result = _openssl(*command)
+    assert result.returncode == 0, result.stderr.decode()
+    return path
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize(
+    "encryption",
+    [
+        (),
+        ("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:" + PASSPHRASE.decode()),
+        ("ec", "-aes256", "-passout", "pass:" + PASSPHRASE.decode()),
+    ],
+    ids=["plain", "pkcs8-pbes2", "traditional-aes"],
+)
+def test_openssl_explicit_parameters_refused(tmp_path: Path, encryption: tuple[str, ...]) -> None:
+    """`openssl ecparam -param_enc explicit` keys, plain and encrypted, against their twins."""
+    for param_enc, refused in (("named_curve", False), ("explicit", True)):
+        path = _openssl_ec(tmp_path, f"{param_enc}.pem", "-noout", "-param_enc", param_enc)
+        if encryption:
+            path = _openssl_ec(tmp_path, f"{param_enc}-enc.pem", *encryption, source=path)
+        if refused:
+            with pytest.raises(KeyFileError, match="specifiedCurve"):
+                load_private_key_file(path, PASSPHRASE)
+        else:
+            assert key_type_of(load_private_key_file(path, PASSPHRASE)) is KeyType.EC_P256
+
+
+@pytest.mark.interop
+def test_explicit_parameters_block_refused(tmp_path: Path) -> None:
+    """`openssl ecparam -genkey` without -noout writes an EC PARAMETERS block first."""
+    path = _openssl_ec(tmp_path, "params.pem", "-param_enc", "explicit")
+    assert path.read_bytes().startswith(b"-----BEGIN EC PARAMETERS-----")
+    with pytest.raises(KeyFileError, match="specifiedCurve"):
+        load_private_key_file(path)
+
+
+@pytest.mark.interop
+def test_ec_key_under_an_unopened_encryption_is_refused(tmp_path: Path) -> None:
+    """Triple-DES PEM: cryptography decrypts it, trustkit cannot see the curve, so refuses;
+    an RSA key under the same encryption has no curve and loads."""
+    named = _openssl_ec(tmp_path, "named.pem", "-noout")
+    des = ("ec", "-des3", "-passout", "pass:" + PASSPHRASE.decode())
+    path = _openssl_ec(tmp_path, "des.pem", *des, source=named)
+    with pytest.raises(KeyFileError, match="cannot be checked"):
+        load_private_key_file(path, PASSPHRASE)
+    rsa_path = tmp_path / "rsa.pem"
+    result = _openssl(
+        "genrsa",
+        "-traditional",
+        "-des3",
+        "-passout",
+        "pass:" + PASSPHRASE.decode(),
+        "-out",
+        str(rsa_path),
+        "2048",
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert isinstance(load_private_key_file(rsa_path, PASSPHRASE), rsa.RSAPrivateKey)
 
 
 def _sha256_hex(data: bytes) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +111,58 @@ def test_a_violation_is_caught(tmp_path: Path) -> None:
     imports = _imports(fake, "trustkit")
     assert "trustkit.ca" in imports
     assert max(layer_of(i) or 0 for i in imports) > layer_of("trustkit.names")  # type: ignore[operator]
+
+
+ASN1_PACKAGE = PACKAGE / "_asn1"
+
+
+def _imports_asn1crypto(path: Path) -> bool:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            if any(alias.name.split(".")[0] == "asn1crypto" for alias in node.names):
+                return True
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module.split(".")[0] == "asn1crypto":
+                return True
+    return False
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_asn1crypto_only_in_asn1(path: Path) -> None:
+    """architecture.md: trustkit/_asn1/ is the only place asn1crypto is used."""
+    if ASN1_PACKAGE in path.parents:
+        return
+    assert not _imports_asn1crypto(path), f"{path.relative_to(ROOT)} imports asn1crypto"
+
+
+def test_an_asn1crypto_import_is_caught(tmp_path: Path) -> None:
+    """The twin: both import forms are seen, and the package itself does use it."""
+    for line in ("import asn1crypto.x509\n", "from asn1crypto import cms as _cms\n"):
+        fake = tmp_path / "mod.py"
+        fake.write_text(line)
+        assert _imports_asn1crypto(fake)
+    assert any(_imports_asn1crypto(p) for p in ASN1_PACKAGE.glob("*.py"))
+
+
+def _loads_asn1crypto(*modules: str) -> bool:
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules)
+    code += "print('asn1crypto' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return result.stdout.strip() == "True"
+
+
+def test_asn1crypto_is_loaded_only_when_needed() -> None:
+    """trustkit._asn1 imports a module on first use of one of its names (PEP 562): keys,
+    requests, issuance and validation read curve encodings by DER headers and start
+    without asn1crypto; the twin, CMS verification, loads it."""
+    assert not _loads_asn1crypto(
+        "trustkit.keys", "trustkit.csr", "trustkit.policy", "trustkit.ca", "trustkit.validation"
+    )
+    assert _loads_asn1crypto("trustkit.cms.verify")

@@ -19,12 +19,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from . import encoding
+from ._asn1 import csr_ec_parameters
+from ._asn1 import curve_encoding_problem as ec_curve_problem
 from .errors import CSRError, DecodeError
 from .keys import PrivateKey, describe_key, signature_hash_for
 
 __all__ = [
     "create_csr",
     "csr_fingerprint",
+    "curve_encoding_problem",
     "load_csr",
     "requested_extensions",
     "requested_sans",
@@ -103,6 +106,26 @@ def _check_public_key(csr: x509.CertificateSigningRequest, what: str) -> None:
             f"{what} subjectPublicKeyInfo: {describe_key(public_key)} keys cannot sign, "
             "so the request cannot prove possession (RFC 2986 section 3)"
         )
+    problem = curve_encoding_problem(csr)
+    if problem is not None:
+        raise CSRError(f"{what} subjectPublicKeyInfo: {problem}")
+
+
+def curve_encoding_problem(csr: x509.CertificateSigningRequest) -> str | None:
+    """Why the request's EC key must not be certified: its curve is given by explicit
+    parameters (or none), not a namedCurve (RFC 5480 2.1.1); ``None`` when it is named
+    or the key is not EC.
+
+    cryptography reads explicit parameters that match a curve it knows as that named
+    curve, so only the request's DER tells.
+    """
+    if not isinstance(csr.public_key(), ec.EllipticCurvePublicKey):
+        return None
+    try:
+        choice = csr_ec_parameters(csr.public_bytes(serialization.Encoding.DER))
+    except DecodeError as exc:
+        return str(exc)
+    return ec_curve_problem(choice)
 
 
 def load_csr(data: bytes, *, what: str = "CSR") -> x509.CertificateSigningRequest:

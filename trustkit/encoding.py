@@ -10,6 +10,7 @@ import base64
 import binascii
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -19,6 +20,7 @@ from cryptography.x509 import ocsp
 from .errors import DecodeError
 
 __all__ = [
+    "DEFAULT_MAX_INPUT_BYTES",
     "PemBlock",
     "format_serial",
     "is_pem",
@@ -32,10 +34,18 @@ __all__ = [
     "read_blocks",
 ]
 
-# The body may not contain "-----": a BEGIN without its END then fails at the next
-# boundary instead of scanning to the end of the input, which made a run of BEGIN
-# lines quadratic (minutes for a few hundred KB). RFC 7468 bodies never contain it.
-_PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n((?:[^-]|-(?!----))*)-----END \1-----")
+DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024
+"""The most the CLI reads of a certificate bundle, CSR, CRL, key, signature or OCSP
+message (16 MiB); beyond it an :class:`~trustkit.errors.InputTooLargeError` names the limit.
+The readers here use memory proportional to the input whatever its size."""
+
+_BEGIN = b"-----BEGIN "
+_DASHES = b"-----"
+_LABEL_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 "
+"""RFC 7468 3 allows printable characters but hyphen-minus in a label; every label in use
+is upper case, digits and spaces, and OpenSSL reads no other."""
+_WHITESPACE = b" \t\r\n\x0b\x0c"
+"""Whitespace in a PEM body, dropped before the base64 is decoded (RFC 7468 3, laxbase64text)."""
 
 
 @dataclass(frozen=True)
@@ -46,27 +56,96 @@ class PemBlock:
     der: bytes
 
 
+def _one_der_sequence(data: bytes) -> bool:
+    """Whether ``data`` is exactly one DER SEQUENCE: its definite length (X.690 8.1.3)
+    ends where the input does."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    first = data[1]
+    if first < 0x80:
+        return 2 + first == len(data)
+    count = first & 0x7F
+    if not 1 <= count <= 8 or len(data) < 2 + count:
+        return False
+    return 2 + count + int.from_bytes(data[2 : 2 + count], "big") == len(data)
+
+
 def is_pem(data: bytes) -> bool:
-    """Whether ``data`` holds at least one PEM block."""
-    return b"-----BEGIN " in data
+    """Whether ``data`` holds at least one PEM block.
+
+    A DER object may carry PEM text inside it (an attached signature over a PEM file, a
+    certificate whose extension quotes one): one whole DER SEQUENCE is DER whatever it
+    contains, since PEM text never starts with the 0x30 and the length octets that
+    would span it exactly.
+    """
+    return b"-----BEGIN " in data and not _one_der_sequence(data)
+
+
+def _pem_blocks(data: bytes) -> Iterator[tuple[str, int, int]]:
+    """``(label, body start, body end)`` of each PEM block of ``data``, in order.
+
+    A scan with ``bytes.find``, so time and memory stay linear in the input: the
+    regular expression this replaces kept backtracking state for every body byte
+    (about 175 bytes of memory per input byte). The body never holds ``-----``
+    (RFC 7468 bodies are base64 and RFC 1421 headers), so the first ``-----``
+    after a BEGIN line must start its END line; a BEGIN without its END fails
+    there instead of scanning on to the end of the input, which would make a run
+    of BEGIN lines quadratic.
+    """
+    position = 0
+    while (begin := data.find(_BEGIN, position)) >= 0:
+        label_start = begin + len(_BEGIN)
+        label_end = data.find(_DASHES, label_start)
+        if label_end < 0:
+            return
+        label = data[label_start:label_end]
+        body_start = label_end + len(_DASHES)
+        if data.startswith(b"\r\n", body_start):
+            body_start += 2
+        elif data.startswith(b"\n", body_start):
+            body_start += 1
+        else:
+            body_start = -1  # the BEGIN line goes on: not a boundary (RFC 7468 3)
+        if body_start < 0 or not label or label.translate(None, _LABEL_CHARACTERS):
+            position = label_end
+            continue
+        body_end = data.find(_DASHES, body_start)
+        if body_end < 0:
+            return
+        end_line = b"-----END " + label + _DASHES
+        if data.startswith(end_line, body_end):
+            yield label.decode("ascii"), body_start, body_end
+            position = body_end + len(end_line)
+        else:
+            position = body_end  # perhaps the BEGIN of the next block
+
+
+def _pem_body(data: bytes, start: int, end: int) -> bytes:
+    """The base64 of a PEM body without whitespace or RFC 1421 header lines."""
+    body = data[start:end]
+    if b":" in body:
+        # Encapsulated headers (RFC 1421 4.4: Proc-Type, DEK-Info) are "name: value" lines.
+        body = b"".join(line for line in body.splitlines() if b":" not in line)
+    return body.translate(None, _WHITESPACE)
 
 
 def read_blocks(data: bytes, *, what: str = "input") -> list[PemBlock]:
-    """Split ``data`` into DER objects: every PEM block, or the whole input as DER."""
+    """Split ``data`` into DER objects: every PEM block, or the whole input as DER.
+
+    Memory stays within a small multiple of ``len(data)``: the input, one body
+    copy while it is cleaned, and the decoded DER.
+    """
     if not is_pem(data):
         if not data or data[0] != 0x30:
             raise DecodeError(f"{what}: neither PEM nor DER (DER starts with a SEQUENCE)")
         return [PemBlock(None, data)]
     blocks = []
-    for match in _PEM_RE.finditer(data):
-        body = b"".join(line.strip() for line in match.group(2).splitlines() if b":" not in line)
+    for label, start, end in _pem_blocks(data):
         try:
-            der = base64.b64decode(body, validate=True)
+            der = base64.b64decode(_pem_body(data, start, end), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise DecodeError(
-                f"{what}: PEM block {match.group(1).decode()!r} has bad base64"
-            ) from exc
-        blocks.append(PemBlock(match.group(1).decode("ascii"), der))
+            raise DecodeError(f"{what}: PEM block {label!r} has bad base64") from exc
+        blocks.append(PemBlock(label, der))
     if not blocks:
         raise DecodeError(f"{what}: PEM header without a matching END line")
     return blocks

@@ -7,6 +7,7 @@ say what, so a program never has to parse a message::
     TrustkitError
     ├── InputError                 bad input from outside (files, strings, options)
     │   ├── DecodeError            not PEM or DER, or not the structure expected
+    │   ├── InputTooLargeError     more bytes than the input limit; ``limit`` names it
     │   ├── NameSyntaxError        an RFC 4514 name or a SAN that cannot be parsed
     │   ├── KeyFileError           a key that cannot be loaded, generated or written
     │   │   └── PassphraseError    a wrong or missing passphrase
@@ -55,6 +56,7 @@ __all__ = [
     "DuplicateSerialError",
     "HSMError",
     "InputError",
+    "InputTooLargeError",
     "InvalidPurposeError",
     "InvalidSignatureError",
     "KeyFileError",
@@ -96,6 +98,19 @@ class InputError(TrustkitError, ValueError):
 
 class DecodeError(InputError):
     """Bytes that are not PEM or DER of the structure expected."""
+
+
+class InputTooLargeError(InputError):
+    """An input larger than the limit set on what is read (a file, a request body).
+
+    ``limit`` is that limit in bytes; ``size`` what was seen, or ``None`` when
+    reading stopped at the limit without learning the whole size.
+    """
+
+    def __init__(self, message: str, *, limit: int, size: int | None = None) -> None:
+        self.limit = limit
+        self.size = size
+        super().__init__(message)
 
 
 class NameSyntaxError(InputError):

@@ -14,6 +14,7 @@ encrypted or not.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import os
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ._files import write_private
-from .encoding import is_pem, pem_encode
+from .encoding import is_pem, pem_encode, read_blocks
 from .errors import InputError, KeyFileError, PassphraseError
 
 __all__ = [
@@ -332,6 +333,108 @@ def _deserialize(data: bytes, passphrase: bytes | None) -> PrivateKeyTypes:
     return serialization.load_der_private_key(data, passphrase)
 
 
+_PBKDF2_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+_PRIVATE_KEY_LABELS = ("PRIVATE KEY", "EC PRIVATE KEY")
+_ENCRYPTED_LABEL = "ENCRYPTED PRIVATE KEY"
+
+
+_DEK_INFO_AES = {b"AES-128-CBC": 16, b"AES-192-CBC": 24, b"AES-256-CBC": 32}
+"""OpenSSL's traditional PEM encryption with AES (RFC 1421 4.6.1.1 headers, EVP_BytesToKey)."""
+
+
+def _decrypt_cbc(secret: bytes, iv: bytes, ciphertext: bytes, what: str) -> bytes:
+    if len(ciphertext) % _AES_BLOCK_BYTES or len(iv) != _AES_BLOCK_BYTES:
+        raise KeyFileError(f"{what}: ciphertext or IV is not whole AES blocks")
+    decryptor = Cipher(algorithms.AES(secret), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(ciphertext) + decryptor.finalize()
+    unpadder = padding.PKCS7(_AES_BLOCK_BYTES * 8).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError as exc:  # RFC 8018 6.2.2 step 5: bad padding, a wrong passphrase
+        raise PassphraseError(f"{what}: wrong passphrase") from exc
+
+
+def _decrypt_traditional(data: bytes, passphrase: bytes, what: str) -> bytes | None:
+    """The DER inside OpenSSL's traditional encrypted PEM (``Proc-Type: 4,ENCRYPTED`` and
+    ``DEK-Info: AES-256-CBC,<iv>``), whose key is OpenSSL's EVP_BytesToKey of MD5 over
+    the passphrase and the IV's first 8 octets, one round; ``None`` for other ciphers."""
+    head, _, rest = data.partition(b"DEK-Info:")
+    info, _, body = rest.partition(b"\n")
+    cipher, _, iv_hex = info.strip().partition(b",")
+    if b"Proc-Type: 4,ENCRYPTED" not in head or cipher not in _DEK_INFO_AES:
+        return None
+    try:
+        iv = bytes.fromhex(iv_hex.decode("ascii"))
+        ciphertext = base64.b64decode(body.split(b"-----END ")[0].translate(None, b" \t\r\n"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"{what}: malformed DEK-Info or body ({exc})") from exc
+    secret, block = b"", b""
+    while len(secret) < _DEK_INFO_AES[cipher]:
+        block = hashlib.md5(block + passphrase + iv[:8], usedforsecurity=False).digest()
+        secret += block
+    return _decrypt_cbc(secret[: _DEK_INFO_AES[cipher]], iv, ciphertext, what)
+
+
+def _decrypt_pbes2(data: bytes, passphrase: bytes, what: str) -> bytes | None:
+    """The PrivateKeyInfo DER inside a PBES2 (PBKDF2, AES-CBC) EncryptedPrivateKeyInfo,
+    decrypted here so that its curve parameters can be read; ``None`` for any other
+    encryption, which cryptography then opens (RFC 8018 6.2.2, the inverse of
+    :func:`serialize_private_key`)."""
+    from ._asn1 import pbes2_parameters
+
+    if is_pem(data):
+        blocks = [b.der for b in read_blocks(data, what=what) if b.label == _ENCRYPTED_LABEL]
+        if len(blocks) != 1:
+            return None
+        der = blocks[0]
+    else:
+        der = data
+    params = pbes2_parameters(der)
+    if params is None or params.prf not in _PBKDF2_HASHES:
+        return None
+    secret = PBKDF2HMAC(
+        _PBKDF2_HASHES[params.prf](), params.key_length, params.salt, params.iterations
+    ).derive(passphrase)
+    return _decrypt_cbc(secret, params.iv, params.ciphertext, what)
+
+
+def _curve_encoding(data: bytes | None, what: str) -> None:
+    """Refuse an EC key whose curve is not a namedCurve (RFC 5480 2.1.1), read from the DER
+    of ``data``, the unencrypted key; ``None`` when only cryptography saw it decrypted."""
+    from ._asn1 import (
+        curve_encoding_problem,
+        ec_parameters_block_choice,
+        private_key_ec_parameters,
+    )
+
+    if data is None:
+        raise KeyFileError(
+            f"{what}: an EC key under an encryption trustkit cannot open itself, so its curve "
+            "parameters cannot be checked (RFC 5480 2.1.1 allows only a namedCurve); "
+            "re-encrypt it as PKCS#8 with PBES2 (openssl pkcs8 -topk8 -v2 aes-256-cbc)"
+        )
+    if is_pem(data):
+        choices = [
+            private_key_ec_parameters(block.der)
+            if block.label in _PRIVATE_KEY_LABELS
+            else ec_parameters_block_choice(block.der)
+            for block in read_blocks(data, what=what)
+            if block.label in (*_PRIVATE_KEY_LABELS, "EC PARAMETERS")
+        ]
+    else:
+        choices = [private_key_ec_parameters(data)]
+    for choice in choices:
+        problem = curve_encoding_problem(choice)
+        if problem is not None:
+            raise KeyFileError(f"{what}: {problem}")
+
+
 def load_private_key(
     data: bytes, passphrase: bytes | None = None, *, what: str = "private key"
 ) -> PrivateKey:
@@ -339,12 +442,16 @@ def load_private_key(
 
     A passphrase given for a key that is not encrypted is ignored, so a
     caller can always pass the one it has. ``what`` names the key in error
-    messages.
+    messages. An EC key must name its curve: explicit parameters, which
+    cryptography would quietly read as the named curve they match, are
+    refused (RFC 5480 2.1.1).
 
     :raises PassphraseError: the key is encrypted and the passphrase is missing or wrong.
-    :raises KeyFileError: not a private key, or of an algorithm trustkit cannot sign with.
+    :raises KeyFileError: not a private key, of an algorithm trustkit cannot sign with,
+        or an EC key whose curve is not given by name.
     """
     expected = "expected a PKCS#8, PKCS#1 or SEC1 private key, PEM or DER"
+    plaintext: bytes | None = data
     try:
         # First without a passphrase: that tells an encrypted key from an
         # unencrypted one without running the (deliberately slow) KDF.
@@ -354,7 +461,14 @@ def load_private_key(
         if passphrase is None:
             raise PassphraseError(f"{what}: encrypted, a passphrase is needed") from exc
         try:
-            key = _deserialize(data, passphrase)
+            plaintext = _decrypt_pbes2(data, passphrase, what)
+            if plaintext is None and is_pem(data):
+                plaintext = _decrypt_traditional(data, passphrase, what)
+            # One KDF run either way: PBES2 and AES PEM keys are opened here (so that their
+            # curve parameters can be read), others by cryptography.
+            key = _deserialize(
+                *((plaintext, None) if plaintext is not None else (data, passphrase))
+            )
         except ValueError as inner:
             raise PassphraseError(f"{what}: wrong passphrase") from inner
         except (TypeError, UnsupportedAlgorithm) as inner:
@@ -368,6 +482,8 @@ def load_private_key(
         raise KeyFileError(
             f"{what}: {describe_key(key)} keys are not supported; use one of {allowed}"
         )
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        _curve_encoding(plaintext, what)
     return key
 
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
+from .csr import curve_encoding_problem
 from .errors import PolicyViolation, ValidationError, Violation
 from .keys import describe_key, key_type_of
 from .matching import common_name_problem, dns_name_problem
@@ -164,6 +165,10 @@ class KeyAllowed:
             key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
         ):
             yield Violation(self.name, "csr.publicKey", f"{describe_key(key)} keys are not issued")
+            return
+        curve_problem = curve_encoding_problem(request.csr)  # RFC 5480 2.1.1
+        if curve_problem is not None:
+            yield Violation(self.name, "csr.publicKey", curve_problem)
             return
         key_type = key_type_of(key)
         if key_type is None or key_type not in request.profile.key_types:

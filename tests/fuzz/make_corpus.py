@@ -162,6 +162,13 @@ def corpus() -> dict[str, dict[str, bytes]]:
             "issuing.toml": w.issuing_ca.config.to_toml(),
             "hsm-postgres.toml": CA_CONFIG,
         },
+        "large": {
+            # The first byte picks fuzz_large.amplify's shape; the rest is its unit.
+            "bundle.bin": b"\x00" + _pem("CERTIFICATE", leaf),
+            "stretched-cms.bin": b"\x01" + attached,
+            "pem-body.bin": b"\x02" + b"MIIBCgKCAQEA" * 5 + b"\n",
+            "der-sequence.bin": b"\x03" + leaf,
+        },
         "inspect": {
             "objects.pem": chain_pem[: len(_pem("CERTIFICATE", leaf))]
             + _pem("CERTIFICATE REQUEST", tls_csr)

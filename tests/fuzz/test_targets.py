@@ -19,6 +19,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509 import ocsp
 
+from tests.fuzz import fuzz_large
 from tests.fuzz._harness import (
     CORPUS,
     FINDINGS,
@@ -47,6 +48,8 @@ HERE = Path(__file__).resolve().parent
 TARGETS = sorted(p.stem.removeprefix("fuzz_") for p in HERE.glob("fuzz_*.py"))
 MUTATIONS = 300
 """Mutated inputs per target: the whole module runs in seconds on one core."""
+MUTATIONS_OF = {"large": 12}
+"""Fewer for targets whose every input is large (512 KiB, read by several parsers)."""
 HARD_FAIL = ValidationPolicy(revocation=RevocationMode.HARD_FAIL)
 HANG_SECONDS = 10
 """An input still running after this long is a finding (libFuzzer's ``-timeout=10``)."""
@@ -63,7 +66,7 @@ def _target(parser: str) -> Callable[[bytes], None]:
 
 
 def test_every_target_has_seeds() -> None:
-    assert len(TARGETS) == 12, TARGETS
+    assert len(TARGETS) == 13, TARGETS
     assert sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) == TARGETS
     for parser in TARGETS:
         files = seeds(parser)
@@ -81,7 +84,7 @@ def test_target_over_seeds_and_mutations(parser: str) -> None:
     target = _target(parser)
     previous = signal.signal(signal.SIGALRM, _expired)
     try:
-        for index, data in enumerate(inputs(parser, MUTATIONS)):
+        for index, data in enumerate(inputs(parser, MUTATIONS_OF.get(parser, MUTATIONS))):
             _run_one(parser, target, index, data)
     finally:
         signal.alarm(0)
@@ -211,3 +214,32 @@ def test_text_seeds_parse() -> None:
     assert kinds == ["certificate", "csr", "crl", "public-key", "private-key", "unknown"]
     with pytest.raises(TrustkitError):
         inspect_bytes(_seed("inspect", "objects.pem").replace(b"MII", b"MI*"))
+
+
+def test_large_seeds_grow_into_what_they_name() -> None:
+    bundle = fuzz_large.amplify(_seed("large", "bundle.bin"))
+    assert len(bundle) > fuzz_large.LARGE * 0.9
+    certificates = load_certificates(bundle)
+    assert len(certificates) == fuzz_large.LARGE // (len(_seed("large", "bundle.bin")) - 1)
+    assert len(set(certificates)) == 1
+    assert certificates[0].subject == world().leaf.subject
+    (block,) = read_blocks(fuzz_large.amplify(_seed("large", "pem-body.bin")))
+    assert block.label == "CMS" and len(block.der) > fuzz_large.LARGE * 0.7
+    der = fuzz_large.amplify(_seed("large", "der-sequence.bin"))
+    assert read_blocks(der)[0].der == der
+
+
+def test_large_target_reports_a_memory_hog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The twin: a reader that keeps 20 bytes per input byte is a finding."""
+    seed = _seed("large", "pem-body.bin")
+    fuzz_large.TestOneInput(seed)
+    original = fuzz_large.read_blocks
+
+    def hog(data: bytes, *, what: str = "input") -> object:
+        kept = [bytes(data) + bytes([i]) for i in range(20)]
+        del kept
+        return original(data, what=what)
+
+    monkeypatch.setattr(fuzz_large, "read_blocks", hog)
+    with pytest.raises(AssertionError, match="bytes at peak for"):
+        fuzz_large.TestOneInput(seed)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,8 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._files import PUBLIC_MODE, write_atomic
-from ..errors import InputError, PassphraseError
+from ..encoding import DEFAULT_MAX_INPUT_BYTES
+from ..errors import InputError, InputTooLargeError, PassphraseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,12 +199,60 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
 
 
-def read_input(path: Path) -> bytes:
-    """The bytes of an input file, with a one-line error when it cannot be read."""
+MAX_INPUT_ENV = "TRUSTKIT_MAX_INPUT"
+"""Overrides :data:`~trustkit.encoding.DEFAULT_MAX_INPUT_BYTES`: bytes, or with a K, M or G
+suffix (powers of 1024)."""
+
+_SIZE_SUFFIXES = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def max_input_bytes() -> int:
+    """The most an input file may hold: ``$TRUSTKIT_MAX_INPUT``, else 16 MiB."""
+    text = os.environ.get(MAX_INPUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_INPUT_BYTES
+    number, suffix = text.rstrip("KMGkmg"), text[len(text.rstrip("KMGkmg")) :].upper()
+    if not number.isdigit() or suffix not in _SIZE_SUFFIXES or int(number) <= 0:
+        raise InputError(
+            f"${MAX_INPUT_ENV} {text!r}: expected a positive number of bytes, "
+            "optionally with a K, M or G suffix"
+        )
+    return int(number) * _SIZE_SUFFIXES[suffix]
+
+
+def _too_large(name: str, limit: int, size: int | None) -> InputTooLargeError:
+    seen = f"{size} bytes" if size is not None else "more"
+    return InputTooLargeError(
+        f"{name}: {seen}, over the input limit of {limit} bytes (raise it with ${MAX_INPUT_ENV})",
+        limit=limit,
+        size=size,
+    )
+
+
+def read_input(path: Path, *, limit: int | None = None) -> bytes:
+    """The bytes of an input file (``-`` is standard input), with a one-line error when it
+    cannot be read or holds more than ``limit`` bytes (default :func:`max_input_bytes`).
+
+    A regular file's size is checked before anything is read; a pipe is read up to one
+    byte past the limit, never further.
+    """
+    limit = max_input_bytes() if limit is None else limit
+    if str(path) == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise _too_large("standard input", limit, None)
+        return data
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            status = os.fstat(stream.fileno())
+            if stat.S_ISREG(status.st_mode) and status.st_size > limit:
+                raise _too_large(str(path), limit, status.st_size)
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if len(data) > limit:
+        raise _too_large(str(path), limit, None)
+    return data
 
 
 def pin_file_option(func: F) -> F:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -105,7 +104,7 @@ def create(
 @json_option
 def inspect(file: Path, as_json: bool) -> None:
     """Describe a certificate, CSR, CRL, key, OCSP or CMS object (PEM or DER)."""
-    data = sys.stdin.buffer.read() if str(file) == "-" else read_input(file)
+    data = read_input(file)
     described = inspect_bytes(data)
     if as_json:
         echo_json([asdict(d) for d in described])

@@ -90,6 +90,10 @@ def render() -> str:
         "`--passphrase-file` never serves the new key unless the same file is given to",
         "both options.",
         "",
+        "Input files (certificates, CSRs, CRLs, keys, signatures, OCSP messages) are read up",
+        "to 16 MiB each; `$TRUSTKIT_MAX_INPUT` sets another limit (bytes, or with a K, M or",
+        "G suffix). A larger file is refused with a one-line message naming the limit.",
+        "",
     ]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)

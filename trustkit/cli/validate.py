@@ -13,7 +13,6 @@ from cryptography.x509 import ocsp
 
 from ..clock import SystemClock, utc
 from ..encoding import format_serial, load_certificates, load_crl, load_ocsp_response
-from ..errors import DecodeError
 from ..names import format_name
 from ..validation import (
     HttpFetcher,
@@ -23,13 +22,11 @@ from ..validation import (
     ValidationResult,
 )
 from ..validation import validate as validate_path
+from ._common import read_input
 
 
 def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise DecodeError(f"{path}: cannot be read ({exc.strerror})") from exc
+    return read_input(Path(path))
 
 
 def _certificates(path: str) -> list[x509.Certificate]:

@@ -10,11 +10,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 
+from .._asn1 import certificate_ec_parameters
+from .._asn1 import curve_encoding_problem as ec_curve_problem
+from ..errors import DecodeError
 from ._model import AlgorithmPolicy
 
 __all__ = [
     "PublicKey",
     "certificate_signed_by",
+    "curve_encoding_problem",
     "key_problem",
     "public_key_of",
     "serial_of",
@@ -70,6 +74,21 @@ def key_problem(key: PublicKey, policy: AlgorithmPolicy) -> str | None:
     if isinstance(key, ed448.Ed448PublicKey):
         return None if policy.allow_ed448 else "Ed448 keys are not allowed"
     return "unsupported public key type"  # pragma: no cover - PublicKey is closed
+
+
+def curve_encoding_problem(key: PublicKey, certificate_der: bytes) -> str | None:
+    """Why a certificate's EC key must not be used although cryptography read it: its
+    curve is given by explicit parameters (or none), not a namedCurve (RFC 5480 2.1.1,
+    CA/Browser Forum BR 7.1.3.1.2). cryptography reads explicit parameters that match a
+    curve it knows as that curve, so the certificate's DER is read instead; this is the
+    encoding CVE-2020-0601 used to pass a forged key off as a trusted root's."""
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return None
+    try:
+        choice = certificate_ec_parameters(certificate_der)
+    except DecodeError as exc:
+        return str(exc)
+    return ec_curve_problem(choice)
 
 
 def serial_of(obj: x509.Certificate | x509.RevokedCertificate) -> int:

@@ -24,7 +24,12 @@ from ..errors import (
 from ..matching import NormalizedName
 from ..names import format_name
 from ._cache import RESULTS, crl_facts_of, facts_of, signature_cached
-from ._crypto import certificate_signed_by, key_problem, signature_problem
+from ._crypto import (
+    certificate_signed_by,
+    curve_encoding_problem,
+    key_problem,
+    signature_problem,
+)
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
 from ._path import MalformedCertificate, get_extension, process_path
@@ -527,7 +532,9 @@ def _check_path(
             continue
         memo_key = ("key problem", algorithms)
         if memo_key not in facts.memo:  # a function of the key and the algorithm policy
-            facts.memo[memo_key] = key_problem(key, algorithms)
+            facts.memo[memo_key] = key_problem(key, algorithms) or curve_encoding_problem(
+                key, facts.der
+            )
         why = facts.memo[memo_key]
         if why is not None:
             raise disallowed(index, str(why))
