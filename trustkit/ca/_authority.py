@@ -15,7 +15,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ..clock import Clock, SystemClock, utc
-from ..config import CA_CERT_FILE, CHAIN_FILE, CAConfig, ca_names_in_use, choose_ca_name, slugify
+from ..config import (
+    CA_CERT_FILE,
+    CHAIN_FILE,
+    CAConfig,
+    ca_names_in_use,
+    check_new_ca_directory,
+    choose_ca_name,
+    slugify,
+)
 from ..csr import create_csr, requested_sans
 from ..encoding import load_certificate, load_certificates
 from ..errors import (
@@ -47,7 +55,6 @@ from ..serials import new_serial
 from ..store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
 from ._directory import (
     _as_name,
-    _check_free,
     _common_name,
     _key_reference,
     _profile_tables,
@@ -158,7 +165,7 @@ class CertificateAuthority:
         ``profiles`` holds ``[profiles.*]`` tables for the CA's configuration.
         """
         directory = Path(directory)
-        _check_free(directory)
+        check_new_ca_directory(directory)
         clock = clock or SystemClock()
         subject_name = _as_name(subject)
         key_reference, module = _key_reference(key)
@@ -237,7 +244,7 @@ class CertificateAuthority:
         ``profiles`` holds ``[profiles.*]`` tables for the new CA's configuration.
         """
         directory = Path(directory)
-        _check_free(directory)
+        check_new_ca_directory(directory)
         subject_name = _as_name(subject)
         key_reference, module = _key_reference(key)
         # The hierarchy above must not share the name: it names the CRL and CA URLs.

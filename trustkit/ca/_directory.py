@@ -53,10 +53,6 @@ def _key_reference(key: PrivateKey | None) -> tuple[str, str | None]:
     return str(uri), None if module is None else str(module)
 
 
-def _check_free(directory: Path) -> None:
-    check_new_ca_directory(directory)
-
-
 def write_directory(
     directory: Path,
     config: CAConfig,
@@ -74,7 +70,7 @@ def write_directory(
     A software key is written encrypted to the key file; a key on a token
     (the configuration holds its URI) stays there.
     """
-    _check_free(directory)
+    check_new_ca_directory(directory)
     key_path = config.key_path(directory)
     if key_path is not None and not passphrase and not allow_unencrypted_key:
         raise PassphraseError("CA key: a passphrase is needed (keys are encrypted at rest)")
