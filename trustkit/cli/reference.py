@@ -66,6 +66,19 @@ def _command(name: str, command: click.Command, ctx: click.Context, depth: int) 
     return lines
 
 
+_CERTIFICATE_BUNDLES = [
+    "Certificates and their chains: every `--cert FILE` (`sign`, `export-p12`) is read",
+    "the same way. The first certificate in FILE (PEM or DER) is the end entity;",
+    "certificates after it are its chain; `--chain FILE` adds more (a certificate given",
+    "twice is kept once). When FILE holds the end entity alone and `NAME-chain.pem`",
+    "lies beside `NAME.pem` (as `pki apply` writes it, or `issue --fullchain` output",
+    "saved under that name) and starts with the same certificate, its other",
+    "certificates are the chain. The chain is embedded in signatures and PKCS#12",
+    "files, so the other end needs only the root.",
+    "",
+]
+
+
 def render() -> str:
     """The whole reference as Markdown."""
     ctx = click.Context(cli, info_name="trustkit")
@@ -90,6 +103,7 @@ def render() -> str:
         "`--passphrase-file` never serves the new key unless the same file is given to",
         "both options.",
         "",
+        *_CERTIFICATE_BUNDLES,
     ]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)
