@@ -81,6 +81,9 @@ class LazyGroup(click.Group):
             _discard_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
         except TrustkitError as exc:
+            from ._json import echo_error_document
+
+            echo_error_document(ctx, exc)
             click.echo(f"trustkit: error: {_one_line(str(exc))}", err=True)
             ctx.exit(EXIT_NEGATIVE)
         except OSError as exc:

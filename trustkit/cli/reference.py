@@ -79,6 +79,18 @@ _CERTIFICATE_BUNDLES = [
 ]
 
 
+_JSON_OUTPUT = [
+    "JSON output: a command's `--json` prints JSON on standard output on success and on",
+    "a negative answer alike (the one-line message still goes to stderr, with exit",
+    "status 1). Each command's output is described by `docs/schemas/COMMAND.schema.json`",
+    "(JSON Schema 2020-12). `validate --json` prints the same report for a refused path",
+    'as for a valid one, with `"valid": false` and an `error` naming the certificate at',
+    'fault by its `index` in `path`; the other commands print `{"error": {"kind":',
+    '..., "message": ...}}`, where `kind` is the error class of `trustkit.errors`.',
+    "",
+]
+
+
 def render() -> str:
     """The whole reference as Markdown."""
     ctx = click.Context(cli, info_name="trustkit")
@@ -104,6 +116,7 @@ def render() -> str:
         "both options.",
         "",
         *_CERTIFICATE_BUNDLES,
+        *_JSON_OUTPUT,
     ]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)
