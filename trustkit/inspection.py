@@ -360,23 +360,24 @@ _DER_EXTRA: tuple[Callable[[bytes], Described], ...] = (
 )
 
 
-def _describe_der(der: bytes) -> Described:
+def _describe_der(der: bytes, what: str) -> Described:
     for parser in (*(_BY_LABEL[label] for label in _DER_ORDER), *_DER_EXTRA):
         try:
             return parser(der)
         except Exception:  # try the next kind
             continue
     raise DecodeError(
-        "input: DER, but not a certificate, CSR, CRL, key, OCSP, CMS or RFC 3161 object"
+        f"{what}: DER, but not a certificate, CSR, CRL, key, OCSP, CMS or RFC 3161 object"
     )
 
 
-def inspect_bytes(data: bytes) -> list[Described]:
-    """Describe every object in ``data`` (PEM blocks or one DER object)."""
+def inspect_bytes(data: bytes, *, what: str = "input") -> list[Described]:
+    """Describe every object in ``data`` (PEM blocks or one DER object); ``what``
+    names the input (a file name) in errors."""
     results = []
-    for block in read_blocks(data, what="input"):
+    for block in read_blocks(data, what=what):
         if block.label is None:
-            results.append(_describe_der(block.der))
+            results.append(_describe_der(block.der, what))
             continue
         if block.label == "ENCRYPTED PRIVATE KEY":
             results.append(Described("private-key", {"encrypted": True}))
@@ -388,7 +389,9 @@ def inspect_bytes(data: bytes) -> list[Described]:
         try:
             results.append(parser(block.der))
         except Exception as exc:  # report, do not crash
-            raise DecodeError(f"PEM block {block.label!r}: cannot be parsed ({exc})") from exc
+            raise DecodeError(
+                f"{what}: PEM block {block.label!r} cannot be parsed ({exc})"
+            ) from exc
     return results
 
 

@@ -82,9 +82,14 @@ class LazyGroup(click.Group):
             ctx.exit(EXIT_BROKEN_PIPE)
         except TrustkitError as exc:
             from ._json import echo_error_document
+            from ._messages import user_message
 
             echo_error_document(ctx, exc)
-            click.echo(f"trustkit: error: {_one_line(str(exc))}", err=True)
+            click.echo(f"trustkit: error: {user_message(str(exc))}", err=True)
+            if ctx.meta.get(DEBUG):
+                import traceback
+
+                click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
             ctx.exit(EXIT_NEGATIVE)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
@@ -103,14 +108,22 @@ def _discard_stdout() -> None:
     os.close(devnull)
 
 
-def _one_line(message: str) -> str:
-    return " ".join(message.split())
+DEBUG = "trustkit.debug"
+"""Where ``--debug`` waits in the click context's ``meta``."""
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trustkit")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an error, also print the parser's own words and the traceback.",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """trustkit: a certificate authority, revocation, document signing and validation."""
+    if debug:
+        ctx.meta[DEBUG] = True
 
 
 def main() -> None:

@@ -41,7 +41,9 @@ def error_document(exc: TrustkitError) -> dict[str, object]:
     ``kind`` is the name of the error class in :mod:`trustkit.errors`
     (``DecodeError``, ``PathBuildingError``...), a stable word a script can test.
     """
-    return {"error": {"kind": type(exc).__name__, "message": " ".join(str(exc).split())}}
+    from ._messages import user_message
+
+    return {"error": {"kind": type(exc).__name__, "message": user_message(str(exc))}}
 
 
 def echo_error_document(ctx: click.Context, exc: TrustkitError) -> None:

@@ -106,7 +106,7 @@ def create(
 def inspect(file: Path, as_json: bool) -> None:
     """Describe a certificate, CSR, CRL, key, OCSP or CMS object (PEM or DER)."""
     data = sys.stdin.buffer.read() if str(file) == "-" else read_input(file)
-    described = inspect_bytes(data)
+    described = inspect_bytes(data, what="standard input" if str(file) == "-" else str(file))
     if as_json:
         echo_json([asdict(d) for d in described])
     else:
