@@ -41,6 +41,7 @@ __all__ = [
     "export_pkcs12",
     "load_certificate_bundle",
     "load_pkcs12",
+    "looks_like_pkcs12",
 ]
 
 PKCS12_KDF_ROUNDS = 600_000
@@ -159,11 +160,46 @@ def export_pkcs12(
 
 
 def load_pkcs12(
-    data: bytes, passphrase: bytes
+    data: bytes, passphrase: bytes, *, what: str = "PKCS#12"
 ) -> tuple[PrivateKey | None, x509.Certificate | None, list[x509.Certificate]]:
     """Key, certificate and additional certificates from a PKCS#12 file."""
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, passphrase)
     except ValueError as exc:
-        raise PassphraseError(f"PKCS#12: wrong passphrase or not a PKCS#12 file ({exc})") from exc
+        raise PassphraseError(
+            f"{what}: wrong passphrase, or not a PKCS#12 file (RFC 7292)"
+        ) from exc
     return key, cert, list(extra)  # type: ignore[return-value]
+
+
+# PFX ::= SEQUENCE { version INTEGER {v3(3)}, authSafe ContentInfo, macData MacData OPTIONAL }
+# (RFC 7292 4), authSafe of type id-data or id-signedData (RFC 7292 4.1).
+_PFX_VERSION = b"\x02\x01\x03"
+_PFX_AUTH_SAFE_TYPES = (
+    b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01",
+    b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02",
+)
+
+
+def _after_header(der: bytes, start: int) -> int | None:
+    """Where the contents of the DER SEQUENCE at ``start`` begin, or ``None``."""
+    if len(der) < start + 2 or der[start] != 0x30:
+        return None
+    first = der[start + 1]
+    if first < 0x80:
+        return start + 2
+    count = first & 0x7F
+    return start + 2 + count if 0 < count <= 4 else None
+
+
+def looks_like_pkcs12(der: bytes) -> bool:
+    """Whether ``der`` opens as a PKCS#12 PFX: version 3, then a ContentInfo of data or
+    signedData. Read before any passphrase is asked for, so that a file of another
+    kind is never met with a passphrase prompt."""
+    inner = _after_header(der, 0)
+    if inner is None or der[inner : inner + 3] != _PFX_VERSION:
+        return False
+    content_info = _after_header(der, inner + 3)
+    return content_info is not None and der[content_info : content_info + 11] in (
+        _PFX_AUTH_SAFE_TYPES
+    )

@@ -10,6 +10,7 @@ and exit status 1, here and nowhere else.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import signal
 import sys
@@ -66,7 +67,22 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"{__name__}.{module_name}")
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
+        from ._examples import add_examples
+
+        add_examples(cmd_name, command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click cuts each description to one line ("Sign a new CRL; its number is one
+        # more than any before..."); the whole first paragraph, wrapped, says what it does.
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, _summary(command)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         from ..errors import TrustkitError
@@ -106,6 +122,12 @@ def _discard_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, descriptor)
     os.close(devnull)
+
+
+def _summary(command: click.Command) -> str:
+    """The first paragraph of a command's help, on one line."""
+    text = command.short_help or inspect.cleandoc(command.help or "")
+    return " ".join(text.split("\n\n")[0].split())
 
 
 DEBUG = "trustkit.debug"

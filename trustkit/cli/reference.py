@@ -13,6 +13,7 @@ import textwrap
 import click
 
 from . import cli
+from ._examples import EXAMPLES
 
 __all__ = ["render"]
 
@@ -54,6 +55,9 @@ def _command(name: str, command: click.Command, ctx: click.Context, depth: int) 
         for paragraph in inspect.cleandoc(command.help).split("\n\n"):
             lines.extend(_paragraph(paragraph))
         lines.append("")
+    examples = EXAMPLES.get(name, ())
+    if examples:
+        lines.extend(["Examples:", "", "```sh", *examples, "```", ""])
     params = [p for p in command.params if not (isinstance(p, click.Option) and p.hidden)]
     if params:
         lines.extend(_option_line(p) for p in params)
