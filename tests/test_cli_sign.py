@@ -124,3 +124,166 @@ def test_wrong_root_exits_1_with_json(files: dict[str, Path]) -> None:
     )
     assert result.exit_code == 1
     assert '"valid": false' in result.output
+
+
+# A chain travels with the signature however the user hands it over: after the
+# certificate in --cert, or in NAME-chain.pem beside NAME.pem (as pki apply writes).
+
+
+def _sign_without_chain_option(files: dict[str, Path], cert: Path, *extra: str) -> Path:
+    out = files["doc.txt"].with_suffix(".p7s")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "sign",
+            str(files["doc.txt"]),
+            "--cert",
+            str(cert),
+            "--key",
+            str(files["key.pem"]),
+            "--passphrase-file",
+            str(files["pass"]),
+            "-o",
+            str(out),
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _verify_with_root_only(files: dict[str, Path], sig: Path) -> int:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "verify",
+            str(files["doc.txt"]),
+            "--signature",
+            str(sig),
+            "--trust",
+            str(files["root.pem"]),
+        ],
+    )
+    return result.exit_code
+
+
+def _embedded(sig: Path) -> int:
+    from trustkit._asn1 import parse_signed_data
+
+    return len(parse_signed_data(sig.read_bytes()).certificates)
+
+
+def test_full_chain_in_cert_file_is_embedded(files: dict[str, Path]) -> None:
+    fullchain = files["cert.pem"].with_name("fullchain.pem")
+    fullchain.write_bytes(files["cert.pem"].read_bytes() + files["chain.pem"].read_bytes())
+    sig = _sign_without_chain_option(files, fullchain)
+    assert _embedded(sig) == 3
+    assert _verify_with_root_only(files, sig) == 0
+
+
+def test_leaf_alone_is_not_enough_for_a_root_only_verifier(files: dict[str, Path]) -> None:
+    sig = _sign_without_chain_option(files, files["cert.pem"])
+    assert _embedded(sig) == 1
+    assert _verify_with_root_only(files, sig) == 1
+
+
+def test_chain_file_beside_the_certificate_is_embedded(files: dict[str, Path]) -> None:
+    beside = files["cert.pem"].with_name("cert-chain.pem")
+    beside.write_bytes(files["cert.pem"].read_bytes() + files["chain.pem"].read_bytes())
+    sig = _sign_without_chain_option(files, files["cert.pem"])
+    assert _embedded(sig) == 3
+    assert _verify_with_root_only(files, sig) == 0
+
+
+def test_stale_chain_file_of_another_certificate_is_ignored(
+    pki: Pki, files: dict[str, Path]
+) -> None:
+    _key, other_cert = pki.signers["rsa-2048"]
+    beside = files["cert.pem"].with_name("cert-chain.pem")
+    beside.write_bytes(other_cert.public_bytes(Encoding.PEM) + files["chain.pem"].read_bytes())
+    sig = _sign_without_chain_option(files, files["cert.pem"])
+    assert _embedded(sig) == 1
+
+
+def test_chain_option_and_cert_bundle_overlap_once(files: dict[str, Path]) -> None:
+    fullchain = files["cert.pem"].with_name("fullchain.pem")
+    fullchain.write_bytes(files["cert.pem"].read_bytes() + files["chain.pem"].read_bytes())
+    sig = _sign_without_chain_option(files, fullchain, "--chain", str(files["chain.pem"]))
+    assert _embedded(sig) == 3
+
+
+@pytest.mark.parametrize("how", ["fullchain", "beside", "chain-option"])
+def test_export_p12_reads_the_bundle_as_sign_does(files: dict[str, Path], how: str) -> None:
+    from trustkit.bundles import load_pkcs12
+
+    cert = files["cert.pem"]
+    extra: list[str] = []
+    if how == "fullchain":
+        cert = cert.with_name("fullchain.pem")
+        cert.write_bytes(files["cert.pem"].read_bytes() + files["chain.pem"].read_bytes())
+    elif how == "beside":
+        cert.with_name("cert-chain.pem").write_bytes(
+            cert.read_bytes() + files["chain.pem"].read_bytes()
+        )
+    else:
+        extra = ["--chain", str(files["chain.pem"])]
+    p12_pass = files["pass"].with_name("p12pass")
+    p12_pass.write_bytes(b"p12 passphrase\n")
+    out = files["doc.txt"].with_name("bundle.p12")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export-p12",
+            "--cert",
+            str(cert),
+            "--key",
+            str(files["key.pem"]),
+            "--passphrase-file",
+            str(files["pass"]),
+            "--p12-passphrase-file",
+            str(p12_pass),
+            "-o",
+            str(out),
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    _key, leaf, chain = load_pkcs12(out.read_bytes(), b"p12 passphrase")
+    assert leaf is not None and leaf.public_bytes(Encoding.PEM) == files["cert.pem"].read_bytes()
+    assert len(chain) == 2
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("bundled", [True, False], ids=["with-chain", "leaf-only"])
+def test_openssl_verifies_with_only_the_root(files: dict[str, Path], bundled: bool) -> None:
+    import subprocess
+
+    cert = files["cert.pem"]
+    if bundled:
+        cert.with_name("cert-chain.pem").write_bytes(
+            cert.read_bytes() + files["chain.pem"].read_bytes()
+        )
+    sig = _sign_without_chain_option(files, cert)
+    result = subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(sig),
+            "-content",
+            str(files["doc.txt"]),
+            "-CAfile",
+            str(files["root.pem"]),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    assert (result.returncode == 0) is bundled, result.stderr.decode()

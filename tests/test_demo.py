@@ -116,3 +116,50 @@ def test_running_twice_keeps_everything(demo: tuple[Path, str]) -> None:
     assert "+ certificate" not in result.output
     after = {p: p.read_bytes() for p in before}
     assert after == before
+
+
+def _printed_p12(output: str) -> dict[str, str]:
+    return dict(re.findall(r"certs/([a-z]+)\.p12  passphrase: (\S+)", output))
+
+
+def test_running_twice_keeps_pkcs12_files_and_passphrases(
+    demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    import shutil
+
+    first_out, first_output = demo
+    out = tmp_path / "pki"
+    shutil.copytree(first_out, out)
+    before = {p.name: p.read_bytes() for p in (out / "certs").glob("*.p12*")}
+    assert len(before) == 6
+    result = CliRunner().invoke(cli, ["demo", str(out)], env={"TRUSTKIT_PASSPHRASE": ""})
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in (out / "certs").glob("*.p12*")} == before
+    assert _printed_p12(result.output) == _printed_p12(first_output)
+    assert "made again" not in result.output
+    assert "time-stamping authority" in result.output and "kept" in result.output
+
+
+def test_a_removed_pkcs12_file_is_made_again_and_said_so(
+    demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    import shutil
+
+    first_out, first_output = demo
+    out = tmp_path / "pki"
+    shutil.copytree(first_out, out)
+    (out / "certs" / "alice.p12").unlink()
+    bob = (out / "certs" / "bob.p12").read_bytes()
+    result = CliRunner().invoke(cli, ["demo", str(out)], env={"TRUSTKIT_PASSPHRASE": ""})
+    assert result.exit_code == 0, result.output
+    alice_line = next(line for line in result.output.splitlines() if "alice.p12" in line)
+    assert "made again, NEW passphrase" in alice_line
+    printed = _printed_p12(result.output)
+    assert printed["alice"] != _printed_p12(first_output)["alice"]
+    assert printed["bob"] == _printed_p12(first_output)["bob"]
+    assert (out / "certs" / "bob.p12").read_bytes() == bob
+    p12 = str(out / "certs" / "alice.p12")
+    opened = _openssl(
+        "pkcs12", "-info", "-noout", "-in", p12, "-passin", f"pass:{printed['alice']}"
+    )
+    assert opened.returncode == 0, opened.stderr

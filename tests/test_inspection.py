@@ -133,3 +133,124 @@ def test_cli_reads_standard_input(pki: tuple[Hierarchy, Path]) -> None:
     result = CliRunner().invoke(cli, ["inspect", "-", "--json"], input=pem)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["kind"] == "certificate"
+
+
+# What a person reads: well-known OIDs named, yes/no, ISO 8601 UTC times; PKCS#12 read.
+
+
+def test_text_names_the_oids_an_eidas_reader_must_recognise(pki: tuple[Hierarchy, Path]) -> None:
+    hierarchy, _ = pki
+    sample = hierarchy.issue_sample("qualified-signature")
+    described = inspect_bytes(sample.issued.pem())
+    text = render_text(described)
+    for label in (
+        "QcCompliance (0.4.0.1862.1.1)",
+        "QcSSCD (0.4.0.1862.1.4)",
+        "QcType (0.4.0.1862.1.6)",
+        "qct-esign (0.4.0.1862.1.6.1)",
+        "QCP-n-qscd (0.4.0.194112.1.2)",
+    ):
+        assert label in text, label
+    assert "critical: yes" in text and "critical: no" in text
+    assert "True" not in text and "False" not in text
+    assert "not_after: 20" in text and text.count("Z\n") >= 2  # ISO 8601 UTC
+    # The JSON keeps the numbers, for scripts: the names are for people.
+    policies = next(e for e in described[0].fields["extensions"] if e["oid"] == "2.5.29.32")
+    assert policies["value"] == ["0.4.0.194112.1.2"]
+
+
+def test_an_unknown_oid_stays_a_number(pki: tuple[Hierarchy, Path]) -> None:
+    from trustkit.inspection import oid_label
+
+    assert oid_label("1.2.3.4.5") == "1.2.3.4.5"
+    assert oid_label("1.3.6.1.5.5.7.3.1") == "serverAuth (1.3.6.1.5.5.7.3.1)"
+
+
+def test_cms_content_type_and_eku_named(pki: tuple[Hierarchy, Path]) -> None:
+    hierarchy, _ = pki
+    seal = hierarchy.issue_sample("org-seal")
+    signature = sign(
+        b"decision",
+        Signer(seal.key, seal.issued.certificate, seal.issued.chain),
+        at=TEST_TIME,
+        attached=True,
+    )
+    text = render_text(inspect_bytes(signature))
+    assert "content_type: id-data (1.2.840.113549.1.7.1)" in text
+    server = hierarchy.issue_sample("tls-server")
+    assert "serverAuth (1.3.6.1.5.5.7.3.1)" in render_text(inspect_bytes(server.issued.pem()))
+
+
+@pytest.fixture
+def p12(pki: tuple[Hierarchy, Path], tmp_path: Path) -> Path:
+    from trustkit.bundles import export_pkcs12
+
+    hierarchy, _ = pki
+    sample = hierarchy.issue_sample("citizen-auth")
+    path = tmp_path / "alice.p12"
+    path.write_bytes(
+        export_pkcs12(sample.issued.certificate, sample.key, sample.issued.chain, b"p12 secret")
+    )
+    (tmp_path / "pass").write_bytes(b"p12 secret\n")
+    (tmp_path / "wrong").write_bytes(b"not the secret\n")
+    return path
+
+
+def test_cli_reads_pkcs12_with_its_passphrase(p12: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["inspect", str(p12), "--passphrase-file", str(p12.with_name("pass")), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (described,) = json.loads(result.stdout)
+    assert described["kind"] == "pkcs12"
+    assert described["fields"]["key_matches_certificate"] is True
+    assert len(described["fields"]["chain"]) == 2
+    assert described["fields"]["certificate"]["subject"].startswith("CN=")
+
+
+def test_cli_pkcs12_wrong_passphrase_is_one_line(p12: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["inspect", str(p12), "--passphrase-file", str(p12.with_name("wrong"))]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"trustkit: error: {p12}: wrong passphrase, or not a PKCS#12 file (RFC 7292)"
+    )
+
+
+def test_no_passphrase_is_asked_for_what_is_not_pkcs12(pki: tuple[Hierarchy, Path]) -> None:
+    _, base = pki
+    asked: list[str] = []
+
+    def passphrase() -> bytes:
+        asked.append("asked")
+        return b"x"
+
+    for path in (base / "issuing" / "ca.pem", base / "issuing" / "ca.key"):
+        inspect_bytes(path.read_bytes(), passphrase=passphrase)
+    assert asked == []
+
+
+def test_list_has_a_header_row(pki: tuple[Hierarchy, Path]) -> None:
+    _, base = pki
+    result = CliRunner().invoke(cli, ["list", "--ca", str(base / "issuing")])
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["SERIAL", "STATUS", "EXPIRES", "PROFILE", "SUBJECT"]
+    assert rows and all(not row.startswith("SERIAL") for row in rows)
+    as_json = CliRunner().invoke(cli, ["list", "--ca", str(base / "issuing"), "--json"])
+    assert len(json.loads(as_json.stdout)) == len(rows)  # no header in JSON
+
+
+def test_help_pages_end_with_examples_and_top_level_help_is_whole() -> None:
+    from trustkit.cli._examples import EXAMPLES
+
+    for name in ("sign", "validate", "inspect", "issue", "key generate"):
+        result = CliRunner().invoke(cli, [*name.split(), "--help"])
+        assert result.exit_code == 0
+        tail = result.stdout.rstrip().splitlines()
+        assert tail[-1].strip() == EXAMPLES[name][-1], name
+    top = CliRunner().invoke(cli, ["--help"]).stdout
+    commands = top[top.index("Commands:") :]
+    assert "..." not in commands
+    assert "its number is one more than any before" in " ".join(top.split())

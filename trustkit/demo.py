@@ -5,8 +5,10 @@ linked as ``examples/demo-pki.toml``) and then does what an operator does on
 day one: a delegated OCSP responder certificate for the Citizen CA, a
 time-stamping authority, CRLs for every CA published where the certificates
 point, and a sample application form signed by a citizen with a timestamp and
-verified. Running it again in the same directory keeps every key and
-certificate, and publishes fresh CRLs.
+verified. Running it again in the same directory keeps every key,
+certificate, PKCS#12 file and PKCS#12 passphrase, and publishes fresh CRLs; a
+PKCS#12 file (or its passphrase file) that was removed is made again from the
+kept key and certificate, with a new passphrase, and the result says so.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ._files import PRIVATE_MODE, write_atomic
+from .bundles import export_pkcs12
 from .ca import CertificateAuthority
 from .clock import Clock, SystemClock
 from .cms.sign import Signer, sign
@@ -74,6 +77,11 @@ class DemoResult:
     signature: Path
     signers: tuple[SignerReport, ...]
     p12_passphrases: dict[str, str]
+    """Each PKCS#12 file's passphrase, by certificate name."""
+    p12_remade: tuple[str, ...] = ()
+    """PKCS#12 files made again on this run (a file was missing), with a new passphrase."""
+    tsa_created: bool = True
+    """Whether the TSA was created on this run (``False``: the existing one was kept)."""
 
 
 def _passphrase(out: Path, given: bytes | None) -> tuple[bytes, Path]:
@@ -102,6 +110,7 @@ def run_demo(
     spec = parse_spec(tomllib.loads(demo_spec_text()))
     report = apply(spec, out, passphrase=secret, clock=clock)
     now = clock.now()
+    remade = _restore_pkcs12(out / "certs", [c.name for c in spec.certificates if c.pkcs12], secret)
 
     cas = {
         name: CertificateAuthority.open(directory, passphrase=secret, clock=clock)
@@ -110,7 +119,8 @@ def run_demo(
     try:
         delegated_signer(cas["citizen-ca"], at=now, passphrase=secret)
         tsa_dir = out / TSA_DIR
-        if (tsa_dir / "tsa.toml").exists():
+        tsa_created = not (tsa_dir / "tsa.toml").exists()
+        if not tsa_created:
             tsa = TimestampAuthority.open(tsa_dir, passphrase=secret)
         else:
             tsa = TimestampAuthority.create(
@@ -135,7 +145,30 @@ def run_demo(
         signature=signature,
         signers=tuple(signers),
         p12_passphrases=p12,
+        p12_remade=remade,
+        tsa_created=tsa_created,
     )
+
+
+def _restore_pkcs12(certs: Path, names: list[str], secret: bytes) -> tuple[str, ...]:
+    """Make again, from the kept key and certificate, each PKCS#12 file whose file or
+    passphrase file is gone; the others, and their passphrases, are left as they are."""
+    remade = []
+    for name in names:
+        p12, p12_pass = certs / f"{name}.p12", certs / f"{name}.p12.pass"
+        if p12.exists() and p12_pass.exists():
+            continue
+        chain = load_certificates((certs / f"{name}-chain.pem").read_bytes())
+        key = load_private_key_file(certs / f"{name}.key", secret)
+        p12_secret = secrets.token_urlsafe(12)
+        write_atomic(p12_pass, p12_secret.encode() + b"\n", mode=PRIVATE_MODE)
+        write_atomic(
+            p12,
+            export_pkcs12(chain[0], key, chain[1:], p12_secret.encode(), friendly_name=name),
+            mode=PRIVATE_MODE,
+        )
+        remade.append(name)
+    return tuple(remade)
 
 
 def _publish(cas: dict[str, CertificateAuthority], public: Path, now: datetime) -> dict[str, Path]:

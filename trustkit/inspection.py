@@ -4,7 +4,11 @@
 :class:`Described` per object: its kind and a JSON-ready dictionary of fields
 named as the RFCs name them. Unknown extensions and unparseable blocks are
 reported as such rather than dropped, so the output is honest about what
-trustkit did not understand.
+trustkit did not understand. Object identifiers a reader must recognise (ETSI
+QC statements and QcType values, certificate policies, CMS content types,
+extended key usages) are named next to the number in the text rendering,
+``QcSSCD (0.4.0.1862.1.4)``; the JSON-ready fields keep the dotted number.
+A PKCS#12 file is read with the passphrase the caller supplies when asked.
 """
 
 from __future__ import annotations
@@ -33,16 +37,80 @@ from ._asn1 import (
     parse_timestamp_response,
     parse_tst_info,
 )
+from .bundles import load_pkcs12, looks_like_pkcs12
 from .encoding import format_serial, read_blocks
-from .errors import DecodeError
+from .errors import DecodeError, PassphraseError
 from .keys import describe_key
 from .names import format_general_name, format_name
+from .profiles import ANY_POLICY, ETSI_POLICY, SEMANTICS_ID_LEGAL, SEMANTICS_ID_NATURAL, QcType
 
 __all__ = ["Described", "describe_certificate", "inspect_bytes", "render_text"]
 
 _QC_STATEMENTS = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 
 _PRIVATE_KEY_LABELS = {"PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"}
+
+OID_NAMES: dict[str, str] = {
+    # ETSI EN 319 412-5 4.2 QC statements, and RFC 3739 3.2.6's.
+    "0.4.0.1862.1.1": "QcCompliance",
+    "0.4.0.1862.1.2": "QcLimitValue",
+    "0.4.0.1862.1.3": "QcRetentionPeriod",
+    "0.4.0.1862.1.4": "QcSSCD",
+    "0.4.0.1862.1.5": "QcPDS",
+    "0.4.0.1862.1.6": "QcType",
+    "0.4.0.1862.1.7": "QcCClegislation",
+    "1.3.6.1.5.5.7.11.2": "id-qcs-pkixQCSyntax-v2",
+    # ETSI EN 319 412-5 4.2.3 QcType values.
+    QcType.ESIGN.value: "qct-esign",
+    QcType.ESEAL.value: "qct-eseal",
+    QcType.WEB.value: "qct-web",
+    # ETSI EN 319 412-1 5.1 semantics identifiers.
+    SEMANTICS_ID_NATURAL: "id-etsi-qcs-semanticsId-Natural",
+    SEMANTICS_ID_LEGAL: "id-etsi-qcs-semanticsId-Legal",
+    # Certificate policies: ETSI EN 319 411-1/-2, CA/Browser Forum BR 7.1.6.1, RFC 5280.
+    ETSI_POLICY.NCP: "NCP",
+    ETSI_POLICY.NCP_PLUS: "NCP+",
+    ETSI_POLICY.QCP_N: "QCP-n",
+    ETSI_POLICY.QCP_L: "QCP-l",
+    ETSI_POLICY.QCP_N_QSCD: "QCP-n-qscd",
+    ETSI_POLICY.QCP_L_QSCD: "QCP-l-qscd",
+    "0.4.0.194112.1.4": "QCP-w",
+    "0.4.0.2042.1.4": "EVCP",
+    "0.4.0.2042.1.6": "DVCP",
+    "0.4.0.2042.1.7": "OVCP",
+    "0.4.0.2042.1.8": "IVCP",
+    "2.23.140.1.1": "CA/B EV",
+    "2.23.140.1.2.1": "CA/B domain-validated",
+    "2.23.140.1.2.2": "CA/B organization-validated",
+    "2.23.140.1.2.3": "CA/B individual-validated",
+    ANY_POLICY: "anyPolicy",
+    # ETSI EN 319 422 5.2.1: the best-practices time-stamp policy.
+    "0.4.0.2023.1.1": "ETSI best-practices TSA policy",
+    # CMS content types (RFC 5652 4-5, RFC 3161 2.4.2).
+    "1.2.840.113549.1.7.1": "id-data",
+    "1.2.840.113549.1.7.2": "id-signedData",
+    "1.2.840.113549.1.7.3": "id-envelopedData",
+    "1.2.840.113549.1.9.16.1.4": "id-ct-TSTInfo",
+    # Extended key usages (RFC 5280 4.2.1.12, RFC 3161 2.3, ETSI, Microsoft, Adobe).
+    "1.3.6.1.5.5.7.3.1": "serverAuth",
+    "1.3.6.1.5.5.7.3.2": "clientAuth",
+    "1.3.6.1.5.5.7.3.3": "codeSigning",
+    "1.3.6.1.5.5.7.3.4": "emailProtection",
+    "1.3.6.1.5.5.7.3.8": "timeStamping",
+    "1.3.6.1.5.5.7.3.9": "OCSPSigning",
+    "2.5.29.37.0": "anyExtendedKeyUsage",
+    "1.3.6.1.4.1.311.20.2.2": "smartcardLogon",
+    "1.3.6.1.4.1.311.10.3.12": "documentSigning (Microsoft)",
+    "1.2.840.113583.1.1.5": "PDF authenticDocumentsTrust (Adobe)",
+    "0.4.0.2231.3.0": "ETSI TSL signing",
+}
+"""Names of the object identifiers a reader of eIDAS certificates must recognise."""
+
+
+def oid_label(dotted: str) -> str:
+    """``name (dotted)`` for a well-known object identifier, else the number alone."""
+    name = OID_NAMES.get(dotted)
+    return f"{name} ({dotted})" if name else dotted
 
 
 @dataclass(frozen=True)
@@ -94,7 +162,7 @@ def _extension_value(ext: x509.Extension[x509.ExtensionType]) -> Any:
             names += [b for b in ("encipher_only", "decipher_only") if getattr(value, b)]
         return names
     if isinstance(value, x509.ExtendedKeyUsage):
-        return [oid._name if oid._name != "Unknown OID" else oid.dotted_string for oid in value]
+        return [oid.dotted_string for oid in value]
     if isinstance(value, x509.SubjectAlternativeName | x509.IssuerAlternativeName):
         return [_safe_general_name(n) for n in value]
     if isinstance(value, x509.SubjectKeyIdentifier):
@@ -360,23 +428,50 @@ _DER_EXTRA: tuple[Callable[[bytes], Described], ...] = (
 )
 
 
-def _describe_der(der: bytes) -> Described:
+def _describe_der(der: bytes, what: str) -> Described:
     for parser in (*(_BY_LABEL[label] for label in _DER_ORDER), *_DER_EXTRA):
         try:
             return parser(der)
         except Exception:  # try the next kind
             continue
     raise DecodeError(
-        "input: DER, but not a certificate, CSR, CRL, key, OCSP, CMS or RFC 3161 object"
+        f"{what}: DER, but not a certificate, CSR, CRL, key, OCSP, CMS or RFC 3161 object"
     )
 
 
-def inspect_bytes(data: bytes) -> list[Described]:
-    """Describe every object in ``data`` (PEM blocks or one DER object)."""
+def _describe_pkcs12(der: bytes, passphrase: Callable[[], bytes] | None, what: str) -> Described:
+    # An unencrypted PKCS#12 (or one with an empty password) opens without asking.
+    try:
+        key, cert, extra = load_pkcs12(der, b"", what=what)
+    except PassphraseError:
+        if passphrase is None:
+            return Described("pkcs12", {"encrypted": True, "contents": "needs the passphrase"})
+        key, cert, extra = load_pkcs12(der, passphrase(), what=what)
+    fields: dict[str, Any] = {
+        "key": None if key is None else _public_key_fields(key.public_key()),
+        "key_matches_certificate": None
+        if key is None or cert is None
+        else key.public_key() == cert.public_key(),
+        "certificate": None if cert is None else describe_certificate(cert),
+        "chain": [_safe_name(c.subject) for c in extra],
+    }
+    return Described("pkcs12", fields)
+
+
+def inspect_bytes(
+    data: bytes, *, what: str = "input", passphrase: Callable[[], bytes] | None = None
+) -> list[Described]:
+    """Describe every object in ``data`` (PEM blocks or one DER object); ``what``
+    names the input (a file name) in errors. ``passphrase`` is called for an
+    encrypted PKCS#12 file, only when one is met; without it, such a file is
+    described as needing one."""
     results = []
-    for block in read_blocks(data, what="input"):
+    for block in read_blocks(data, what=what):
         if block.label is None:
-            results.append(_describe_der(block.der))
+            if looks_like_pkcs12(block.der):
+                results.append(_describe_pkcs12(block.der, passphrase, what))
+            else:
+                results.append(_describe_der(block.der, what))
             continue
         if block.label == "ENCRYPTED PRIVATE KEY":
             results.append(Described("private-key", {"encrypted": True}))
@@ -388,8 +483,24 @@ def inspect_bytes(data: bytes) -> list[Described]:
         try:
             results.append(parser(block.der))
         except Exception as exc:  # report, do not crash
-            raise DecodeError(f"PEM block {block.label!r}: cannot be parsed ({exc})") from exc
+            raise DecodeError(
+                f"{what}: PEM block {block.label!r} cannot be parsed ({exc})"
+            ) from exc
     return results
+
+
+def _scalar(value: Any) -> str:
+    """A value as a person writes it: yes/no, not True/False; "-" for nothing; a
+    well-known object identifier with its name."""
+    if isinstance(value, str) and value in OID_NAMES:
+        return oid_label(value)
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if value is None or value == [] or value == {}:
+        return "-"
+    return str(value)
 
 
 def _render(value: Any, indent: int) -> list[str]:
@@ -401,7 +512,7 @@ def _render(value: Any, indent: int) -> list[str]:
                 lines.append(f"{pad}{key}:")
                 lines.extend(_render(item, indent + 1))
             else:
-                lines.append(f"{pad}{key}: {item if item not in (None, [], {}) else '-'}")
+                lines.append(f"{pad}{key}: {_scalar(item)}")
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, dict):
@@ -409,9 +520,9 @@ def _render(value: Any, indent: int) -> list[str]:
                 lines.append(f"{pad}- {sub[0].strip()}")
                 lines.extend(sub[1:])
             else:
-                lines.append(f"{pad}- {item}")
+                lines.append(f"{pad}- {_scalar(item)}")
     else:
-        lines.append(f"{pad}{value}")
+        lines.append(f"{pad}{_scalar(value)}")
     return lines
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import tomli_w
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -310,6 +311,17 @@ def _hash(name: str, data: bytes) -> bytes | None:
         raise SignatureError(f"digest algorithm {name}: not supported") from None
 
 
+def _self_signed(certificate: x509.Certificate) -> bool:
+    """Whether ``certificate`` is a root: self-issued and signed by its own key."""
+    if certificate.subject != certificate.issuer:
+        return False
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
 class TimestampAuthority:
     """An RFC 3161 time-stamping authority: a ``timestamping`` certificate and its key.
 
@@ -334,7 +346,14 @@ class TimestampAuthority:
         self.policy = policy or TimestampPolicy()
         self._serial_source = serial_source
         self._store: CertificateStore | None = None
-        self._certs_der = [c.public_bytes(Encoding.DER) for c in (certificate, *self.chain)]
+        # A token carries the TSA certificate and its intermediates, never the trust
+        # anchor: a relying party must hold the root already, and a root in the token
+        # invites trusting it from there (RFC 3161 2.4.1 certReq; RFC 5652 5.1).
+        self._certs_der = [
+            c.public_bytes(Encoding.DER)
+            for c in (certificate, *self.chain)
+            if c is certificate or not _self_signed(c)
+        ]
         self._subject_der = certificate.subject.public_bytes()
         self._digest = self.policy.digest or default_digest_for(key)
 

@@ -117,7 +117,7 @@ def test_issue_and_verify_with_openssl(pki: Path) -> None:
     code, out, _ = run("inspect", str(cert), "--json")
     assert json.loads(out)[0]["fields"]["subject"] == "CN=www.example.gov"
     code, out, _ = run("inspect", str(pki / "tls" / "ca.key"))
-    assert "encrypted: True" in out
+    assert "encrypted: yes" in out
 
 
 def test_ca_from_environment(pki: Path) -> None:

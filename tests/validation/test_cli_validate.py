@@ -74,8 +74,12 @@ def test_cli_valid_text_with_crl(pki: Pki, tmp_path: Path) -> None:
 def test_cli_wrong_purpose_exit_1(pki: Pki, tmp_path: Path) -> None:
     run = CliRunner().invoke(cli, _args(pki, tmp_path, "--purpose", "code-signing"))
     assert run.exit_code == 1
-    assert "code-signing" in run.output
-    assert len(run.output.strip().splitlines()) == 1
+    assert "code-signing" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    # The report a success prints, for the refusal too: the path, and where it failed.
+    assert run.stdout.splitlines()[0].startswith("INVALID: ")
+    assert "[0] CN=leaf.example.gov,O=Trustkit Test,C=EE <- refused here" in run.stdout
+    assert "[2] " in run.stdout
 
 
 def test_cli_wrong_root_exit_1(pki: Pki, tmp_path: Path) -> None:
@@ -121,6 +125,6 @@ def test_cli_refuses_a_hostile_chain_in_one_line(tmp_path: Path) -> None:
         )
         assert run.exit_code == code, run.output
         if code:
-            assert "max_name_constraint_checks" in run.output
+            assert "max_name_constraint_checks" in run.stderr
             assert "Traceback" not in run.output
-            assert len(run.output.strip().splitlines()) == 1
+            assert len(run.stderr.strip().splitlines()) == 1

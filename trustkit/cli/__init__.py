@@ -10,6 +10,7 @@ and exit status 1, here and nowhere else.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import signal
 import sys
@@ -66,7 +67,22 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"{__name__}.{module_name}")
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
+        from ._examples import add_examples
+
+        add_examples(cmd_name, command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click cuts each description to one line ("Sign a new CRL; its number is one
+        # more than any before..."); the whole first paragraph, wrapped, says what it does.
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, _summary(command)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         from ..errors import TrustkitError
@@ -81,7 +97,15 @@ class LazyGroup(click.Group):
             _discard_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
         except TrustkitError as exc:
-            click.echo(f"trustkit: error: {_one_line(str(exc))}", err=True)
+            from ._json import echo_error_document
+            from ._messages import user_message
+
+            echo_error_document(ctx, exc)
+            click.echo(f"trustkit: error: {user_message(str(exc))}", err=True)
+            if ctx.meta.get(DEBUG):
+                import traceback
+
+                click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
             ctx.exit(EXIT_NEGATIVE)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
@@ -100,14 +124,28 @@ def _discard_stdout() -> None:
     os.close(devnull)
 
 
-def _one_line(message: str) -> str:
-    return " ".join(message.split())
+def _summary(command: click.Command) -> str:
+    """The first paragraph of a command's help, on one line."""
+    text = command.short_help or inspect.cleandoc(command.help or "")
+    return " ".join(text.split("\n\n")[0].split())
+
+
+DEBUG = "trustkit.debug"
+"""Where ``--debug`` waits in the click context's ``meta``."""
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trustkit")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an error, also print the parser's own words and the traceback.",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """trustkit: a certificate authority, revocation, document signing and validation."""
+    if debug:
+        ctx.meta[DEBUG] = True
 
 
 def main() -> None:

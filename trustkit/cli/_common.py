@@ -114,7 +114,15 @@ def _command_line_passphrase() -> bytes | None:
 
 def json_option(func: F) -> F:
     """``--json``: machine-readable output."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+    from ._json import note_json_requested
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        callback=note_json_requested,
+        help="Print JSON, on a negative answer too (schema: docs/schemas/).",
+    )(func)
 
 
 def read_passphrase_file(path: Path, option: str = "--passphrase-file") -> bytes:
@@ -195,8 +203,11 @@ def write_output(path: Path | None, data: bytes, *, mode: int = PUBLIC_MODE) -> 
 
 
 def echo_json(value: Any) -> None:
-    """Print ``value`` as indented JSON."""
+    """Print ``value`` as indented JSON (the command's own report: no error document follows)."""
+    from ._json import mark_json_printed
+
     click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
+    mark_json_printed()
 
 
 MAX_INPUT_ENV = "TRUSTKIT_MAX_INPUT"

@@ -497,9 +497,11 @@ def list_(ca_dir: Path, status: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([_record_json(r) for r in records])
         return
+    width = max((len(format_serial(r.serial)) for r in records), default=6)
+    click.echo(f"{'SERIAL':<{width}}  STATUS   EXPIRES     {'PROFILE':<19}  SUBJECT")
     for record in records:
         click.echo(
-            f"{format_serial(record.serial)}  {record.status.value:<7}  "
+            f"{format_serial(record.serial):<{width}}  {record.status.value:<7}  "
             f"{record.not_after:%Y-%m-%d}  {record.profile:<19}  "
             f"{record.subject or ', '.join(record.sans)}"
         )

@@ -31,14 +31,17 @@ def demo(directory: Path) -> None:
     if result.applied.kept:
         echo(f"  = {len(result.applied.kept)} CAs and certificates already there, kept")
     echo(f"  + CRLs published in {out}/public/crl/ (as http://pki.example.gov/crl/...)")
-    echo(f"  + OCSP responder certificate {out}/citizen-ca/ocsp-signer.pem")
-    echo(f"  + time-stamping authority in {out}/tsa/")
+    echo(f"    OCSP responder certificate {out}/citizen-ca/ocsp-signer.pem (renewed when due)")
+    tsa_mark = "+" if result.tsa_created else "="
+    tsa_note = "" if result.tsa_created else ", kept"
+    echo(f"  {tsa_mark} time-stamping authority in {out}/tsa/{tsa_note}")
     echo("")
     key_note = "from $TRUSTKIT_PASSPHRASE" if given else f"in {result.passphrase_file} (mode 0600)"
     echo(f"CA and citizen keys are encrypted with the passphrase {key_note}.")
     echo("Citizens' PKCS#12 files (import into a browser for e-service login):")
     for name, secret in result.p12_passphrases.items():
-        echo(f"  {out}/certs/{name}.p12  passphrase: {secret}")
+        note = "  (was missing: made again, NEW passphrase)" if name in result.p12_remade else ""
+        echo(f"  {out}/certs/{name}.p12  passphrase: {secret}{note}")
     echo("  carol's certificate is revoked (keyCompromise).")
     echo("")
     echo(f"Signed {result.document} -> {result.signature}")

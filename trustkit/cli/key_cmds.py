@@ -18,6 +18,7 @@ from ..names import parse_general_names, parse_name
 from ._common import (
     echo_json,
     json_option,
+    lazy_passphrase,
     passphrase,
     passphrase_file_option,
     read_input,
@@ -102,10 +103,22 @@ def create(
     "file", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
 )
 @json_option
-def inspect(file: Path, as_json: bool) -> None:
-    """Describe a certificate, CSR, CRL, key, OCSP or CMS object (PEM or DER)."""
+@passphrase_file_option
+def inspect(file: Path, as_json: bool, passphrase_file: Path | None) -> None:
+    """Describe a certificate, CSR, CRL, key, OCSP, CMS, RFC 3161 or PKCS#12 object.
+
+    PEM or DER. Well-known object identifiers are named beside the number.
+
+    A PKCS#12 file's passphrase comes from --passphrase-file, $TRUSTKIT_PASSPHRASE or a
+    prompt, asked for only when the file is one.
+    """
     data = read_input(file)
-    described = inspect_bytes(data)
+    what = "standard input" if str(file) == "-" else str(file)
+    described = inspect_bytes(
+        data,
+        what=what,
+        passphrase=lazy_passphrase(passphrase_file, prompt=f"Passphrase for {what}"),
+    )
     if as_json:
         echo_json([asdict(d) for d in described])
     else:

@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from .._files import PRIVATE_MODE
-from ..bundles import chain_pem, export_pkcs12
+from ..bundles import chain_pem, export_pkcs12, load_certificate_bundle
 from ..ca import CertificateAuthority
-from ..encoding import load_certificates
 from ..errors import InputError, PassphraseError
 from ..keys import load_private_key
 from ..pki import apply, load_spec
@@ -67,7 +66,7 @@ def apply_(spec: Path, out: Path, passphrase_file: Path | None) -> None:
     "--chain",
     "chain_path",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Issuer certificates (PEM bundle); by default those after the first in --cert.",
+    help="More issuer certificates (PEM bundle), added to those after the first in --cert.",
 )
 @click.option("--name", "friendly_name", help="Friendly name shown by browsers.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -87,12 +86,7 @@ def export_p12(
     p12_passphrase_file: Path | None,
 ) -> None:
     """Bundle a certificate, its key and chain into a passphrase-protected PKCS#12 file."""
-    certificates = load_certificates(read_input(cert_path), what=str(cert_path))
-    chain = (
-        load_certificates(read_input(chain_path), what=str(chain_path))
-        if chain_path
-        else certificates[1:]
-    )
+    bundle = load_certificate_bundle(cert_path, chain_path)
     data = read_input(key_path)
     try:
         key = load_private_key(data, None)
@@ -110,9 +104,9 @@ def export_p12(
     )
     if len(secret) < 8:
         raise InputError("PKCS#12 passphrase: at least 8 characters")
-    bundle = export_pkcs12(certificates[0], key, chain, secret, friendly_name=friendly_name)
-    write_output(out, bundle, mode=PRIVATE_MODE)
-    click.echo(f"wrote {out} ({1 + len(chain)} certificates and the key)", err=True)
+    p12 = export_pkcs12(bundle.certificate, key, bundle.chain, secret, friendly_name=friendly_name)
+    write_output(out, p12, mode=PRIVATE_MODE)
+    click.echo(f"wrote {out} ({1 + len(bundle.chain)} certificates and the key)", err=True)
 
 
 @click.command("export-chain")

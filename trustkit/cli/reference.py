@@ -13,6 +13,7 @@ import textwrap
 import click
 
 from . import cli
+from ._examples import EXAMPLES
 
 __all__ = ["render"]
 
@@ -54,6 +55,9 @@ def _command(name: str, command: click.Command, ctx: click.Context, depth: int) 
         for paragraph in inspect.cleandoc(command.help).split("\n\n"):
             lines.extend(_paragraph(paragraph))
         lines.append("")
+    examples = EXAMPLES.get(name, ())
+    if examples:
+        lines.extend(["Examples:", "", "```sh", *examples, "```", ""])
     params = [p for p in command.params if not (isinstance(p, click.Option) and p.hidden)]
     if params:
         lines.extend(_option_line(p) for p in params)
@@ -66,6 +70,31 @@ def _command(name: str, command: click.Command, ctx: click.Context, depth: int) 
     return lines
 
 
+_CERTIFICATE_BUNDLES = [
+    "Certificates and their chains: every `--cert FILE` (`sign`, `export-p12`) is read",
+    "the same way. The first certificate in FILE (PEM or DER) is the end entity;",
+    "certificates after it are its chain; `--chain FILE` adds more (a certificate given",
+    "twice is kept once). When FILE holds the end entity alone and `NAME-chain.pem`",
+    "lies beside `NAME.pem` (as `pki apply` writes it, or `issue --fullchain` output",
+    "saved under that name) and starts with the same certificate, its other",
+    "certificates are the chain. The chain is embedded in signatures and PKCS#12",
+    "files, so the other end needs only the root.",
+    "",
+]
+
+
+_JSON_OUTPUT = [
+    "JSON output: a command's `--json` prints JSON on standard output on success and on",
+    "a negative answer alike (the one-line message still goes to stderr, with exit",
+    "status 1). Each command's output is described by `docs/schemas/COMMAND.schema.json`",
+    "(JSON Schema 2020-12). `validate --json` prints the same report for a refused path",
+    'as for a valid one, with `"valid": false` and an `error` naming the certificate at',
+    'fault by its `index` in `path`; the other commands print `{"error": {"kind":',
+    '..., "message": ...}}`, where `kind` is the error class of `trustkit.errors`.',
+    "",
+]
+
+
 def render() -> str:
     """The whole reference as Markdown."""
     ctx = click.Context(cli, info_name="trustkit")
@@ -76,7 +105,9 @@ def render() -> str:
         "`tests/cli/test_reference.py` fails when this file and the commands disagree.",
         "",
         "Exit status: 0 success; 1 a negative answer (invalid, revoked, policy violation,",
-        "bad input) with a one-line reason on stderr; 2 a usage error. When the reader of",
+        "bad input) with a one-line reason on stderr; 2 a usage error. The reason names the",
+        "object, the field and the rule in plain words; the global option `--debug` (before",
+        "the command) adds the parser's own words and the traceback. When the reader of",
         "standard output goes away (`trustkit inspect big.crl | head -1`), a command ends",
         "quietly with 141 (128 + SIGPIPE), as a Unix tool that SIGPIPE ended does.",
         "",
@@ -94,6 +125,8 @@ def render() -> str:
         "to 16 MiB each; `$TRUSTKIT_MAX_INPUT` sets another limit (bytes, or with a K, M or",
         "G suffix). A larger file is refused with a one-line message naming the limit.",
         "",
+        *_CERTIFICATE_BUNDLES,
+        *_JSON_OUTPUT,
     ]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from ..bundles import load_certificate_bundle
 from ..clock import SystemClock
 from ..cms import DigestAlgorithm, RSAPadding, Signer, cosign, sign
-from ..encoding import load_certificate, load_certificates
 from ..errors import PassphraseError
 from ..keys import load_private_key
 from ..names import format_name
@@ -46,7 +46,8 @@ def _progress(path: Path) -> Iterator[Callable[[int], None] | None]:
     "cert_path",
     required=True,
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Signer certificate (PEM or DER).",
+    help="Signer certificate (PEM or DER), optionally followed by its chain; "
+    "NAME-chain.pem beside NAME.pem is read too.",
 )
 @click.option(
     "--key",
@@ -58,7 +59,7 @@ def _progress(path: Path) -> Iterator[Callable[[int], None] | None]:
     "--chain",
     "chain_path",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Issuing CA certificates to include.",
+    help="More issuing CA certificates to include (PEM bundle).",
 )
 @click.option("--tsa", "tsa_url", help="RFC 3161 TSA URL: add a signature timestamp (CAdES-T).")
 @click.option("--attached", is_flag=True, help="Include the content in the signature.")
@@ -101,6 +102,10 @@ def sign_command(
 ) -> None:
     """Sign FILE: CMS SignedData with signing-certificate-v2 (CAdES B-B, B-T with --tsa).
 
+    The signer's chain is embedded, so a verifier needs only the root: the
+    certificates after the first in --cert, those in --chain, or NAME-chain.pem
+    beside NAME.pem.
+
     With --key pkcs11:..., the signature is made on the token (the PIN from
     --pin-file, $TRUSTKIT_PKCS11_PIN or a prompt; the module from
     $TRUSTKIT_PKCS11_MODULE).
@@ -118,12 +123,11 @@ def sign_command(
         except PassphraseError:
             secret = passphrase(passphrase_file, prompt=f"Passphrase for {key_path}")
             key = load_private_key(key_data, secret, what=str(key_path))
+    bundle = load_certificate_bundle(cert_path, chain_path)
     signer = Signer(
         key,
-        load_certificate(read_input(cert_path), what=str(cert_path)),
-        tuple(load_certificates(read_input(chain_path), what=str(chain_path)))
-        if chain_path
-        else (),
+        bundle.certificate,
+        bundle.chain,
         digest=DigestAlgorithm(hash_name) if hash_name else None,
         rsa_padding=RSAPadding.PSS if pss else RSAPadding.PKCS1V15,
     )
@@ -149,4 +153,10 @@ def sign_command(
                 progress=progress,
             )
     write_output(out, der)
-    click.echo(f"signed {file} as {format_name(signer.certificate.subject)} -> {out}", err=True)
+    carried = f"{len(bundle.chain)} CA certificate{'' if len(bundle.chain) == 1 else 's'}"
+    if bundle.chain_source is not None:
+        carried += f" from {bundle.chain_source}"
+    click.echo(
+        f"signed {file} as {format_name(signer.certificate.subject)} with {carried} -> {out}",
+        err=True,
+    )
