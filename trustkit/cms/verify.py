@@ -59,6 +59,7 @@ from ..names import format_name
 from ..tsa import TimestampToken, check_token
 from ..validation import (
     EvidenceSource,
+    HttpFetcher,
     Purpose,
     RevocationEvidence,
     RevocationFinding,
@@ -82,6 +83,7 @@ __all__ = [
     "Outcome",
     "SignerReport",
     "TimeSource",
+    "attached_content",
     "TimestampReport",
     "verify_cms",
 ]
@@ -230,6 +232,7 @@ class _Inputs:
     crls: tuple[x509.CertificateRevocationList, ...]
     ocsp_responses: tuple[ocsp.OCSPResponse, ...]
     policy: ValidationPolicy | None
+    fetcher: HttpFetcher | None = None
 
 
 def verify_cms(
@@ -243,6 +246,7 @@ def verify_cms(
     ocsp_responses: Iterable[ocsp.OCSPResponse] = (),
     policy: ValidationPolicy | None = None,
     progress: ProgressCallback | None = None,
+    fetcher: HttpFetcher | None = None,
 ) -> list[SignerReport]:
     """Verify every signer of a CMS signature (PEM or DER) over ``content``.
 
@@ -250,7 +254,8 @@ def verify_cms(
     ``None`` for a signature with the content attached. Certificates in the
     signature join ``intermediates`` as untrusted path material. ``at`` is
     the verification time (default now). ``policy`` sets algorithms and the
-    revocation mode (soft-fail by default) for :func:`trustkit.validation.validate`.
+    revocation mode (soft-fail by default) for :func:`trustkit.validation.validate`;
+    ``fetcher`` lets it fetch CRLs, OCSP answers and issuers (default: offline).
 
     Returns one report per signer when all pass; raises
     :class:`~trustkit.errors.InvalidSignatureError` (with ``reports``) when
@@ -286,6 +291,7 @@ def verify_cms(
         crls=tuple(crls),
         ocsp_responses=tuple(ocsp_responses),
         policy=policy,
+        fetcher=fetcher,
     )
     reports = [
         _verify_signer(index, signer, digests.get(signer.digest_algorithm), embedded, inputs)
@@ -298,6 +304,17 @@ def verify_cms(
             "signature invalid: " + failures[0], failures=failures, reports=reports
         )
     return reports
+
+
+def attached_content(signature: bytes) -> bytes | None:
+    """The content encapsulated in a CMS signature (PEM or DER), or ``None`` when the
+    signature is detached (RFC 5652 5.2: eContent absent). Nothing is verified here:
+    call :func:`verify_cms` first, and trust the bytes only when it passes."""
+    try:
+        parsed = _parse(load_signature(signature))
+    except DecodeError as exc:
+        raise SignatureError(str(exc)) from exc
+    return parsed.content
 
 
 _name_text = functools.lru_cache(maxsize=1024)(format_name)
@@ -413,6 +430,7 @@ def _verify_signer(
             crls=inputs.crls,
             ocsp_responses=inputs.ocsp_responses,
             policy=inputs.policy,
+            fetcher=inputs.fetcher,
         )
         path, revocation = result.path, result.revocation
         anchor = _name_text(result.trust_anchor.subject)
@@ -532,6 +550,7 @@ def _check_timestamp(
             crls=inputs.crls,
             ocsp_responses=inputs.ocsp_responses,
             policy=inputs.policy,
+            fetcher=inputs.fetcher,
         )
     except ValidationError as exc:
         detail = f"TSA certificate path: {exc}"
