@@ -105,9 +105,7 @@ def test_good_ocsp_response_verifies(pki: Pki, files: dict[str, Path], tmp_path:
 def test_revoked_ocsp_response_fails(pki: Pki, files: dict[str, Path], tmp_path: Path) -> None:
     sig = _sign(files, tmp_path / "doc.p7s")
     revoked = _ocsp(pki, ocsp.OCSPCertStatus.REVOKED, tmp_path / "revoked.ocsp")
-    result = _verify(
-        files, str(files["doc.txt"]), "--signature", str(sig), "--ocsp", str(revoked)
-    )
+    result = _verify(files, str(files["doc.txt"]), "--signature", str(sig), "--ocsp", str(revoked))
     assert result.exit_code == 1, result.output
     assert "REVOKED" in result.stdout
     assert len(result.stderr.strip().splitlines()) == 1
@@ -149,9 +147,7 @@ def test_extract_writes_the_signed_content(files: dict[str, Path], tmp_path: Pat
 def test_extract_refused_for_a_detached_signature(files: dict[str, Path], tmp_path: Path) -> None:
     sig = _sign(files, tmp_path / "doc.p7s")
     out = tmp_path / "extracted.txt"
-    result = _verify(
-        files, str(files["doc.txt"]), "--signature", str(sig), "--extract", str(out)
-    )
+    result = _verify(files, str(files["doc.txt"]), "--signature", str(sig), "--extract", str(out))
     assert result.exit_code == 1
     assert "detached" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()

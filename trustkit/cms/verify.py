@@ -83,8 +83,8 @@ __all__ = [
     "Outcome",
     "SignerReport",
     "TimeSource",
-    "attached_content",
     "TimestampReport",
+    "attached_content",
     "verify_cms",
 ]
 
