@@ -270,12 +270,12 @@ def test_unknown_commands_are_found() -> None:
         "    --reason keyCompromise --why-not\n"
         "trustkit list --ca ca --json | jq --raw-output .  # --not-checked\n```\n"
         "```python\nfrom trustkit import nothing_checked_here\n```\n"
-        "trustkit prose is not code. `trustkit validate --fetch` `trustkit verify --fetch`\n"
+        "trustkit prose is not code. `trustkit validate --fetch` `trustkit verify --hostname`\n"
     )
     assert unknown_commands(text) == [
         "trustkit key destroy",
         "trustkit revoke --why-not",
         "trustkit lst",
         "trustkit frobnicate",
-        "trustkit verify --fetch",
+        "trustkit verify --hostname",
     ]
