@@ -3,19 +3,24 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ReasonFlags, ocsp
+from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
 from tests.cli.test_json_schemas import check
 from tests.cms.conftest import SIGNED_AT, VERIFY_AT, Pki, build_pki
+from tests.validation.conftest import AT, issue, ku, leaf, make_crl
 from trustkit.cli import cli
 from trustkit.keys import save_private_key
 
@@ -111,26 +116,6 @@ def test_revoked_ocsp_response_fails(pki: Pki, files: dict[str, Path], tmp_path:
     assert len(result.stderr.strip().splitlines()) == 1
     # The twin of the twin: without the response, the same signature verifies.
     assert _verify(files, str(files["doc.txt"]), "--signature", str(sig)).exit_code == 0
-
-
-def test_fetch_without_a_server_is_one_line_under_hard_fail(
-    files: dict[str, Path], tmp_path: Path
-) -> None:
-    # The test PKI names no responder URL, so --fetch finds nothing to fetch: hard-fail
-    # then refuses for want of evidence, as validate does, and offline does the same.
-    sig = _sign(files, tmp_path / "doc.p7s")
-    for extra in (["--fetch"], []):
-        result = _verify(
-            files,
-            str(files["doc.txt"]),
-            "--signature",
-            str(sig),
-            "--revocation",
-            "hard-fail",
-            *extra,
-        )
-        assert result.exit_code == 1, result.output
-        assert "Traceback" not in result.output
 
 
 # --- --extract ------------------------------------------------------------------------
@@ -230,3 +215,74 @@ def test_verify_schema_refuses_what_it_should() -> None:
         check("verify", {"valid": True})
     with pytest.raises(jsonschema.ValidationError):
         check("verify", {"valid": "yes", "signers": []})
+
+
+# --- --fetch, from a real HTTP server on 127.0.0.1 -------------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        body = self.routes.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_base() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("revoked", [False, True], ids=["good-crl", "revoked-crl"])
+def test_fetch_reads_the_crls_the_certificates_name(
+    http_base: str, tmp_path: Path, revoked: bool
+) -> None:
+    root = issue("Fetch Root CA", None, ca=True)
+    inter = issue("Fetch Issuing CA", root, ca=True, crl_urls=[f"{http_base}/root.crl"])
+    signer = leaf(
+        inter,
+        "Fetch Signer",
+        dns=(),
+        eku=[EKU.EMAIL_PROTECTION],
+        key_usage=ku(digital_signature=True, content_commitment=True),
+        crl_urls=[f"{http_base}/inter.crl"],
+    )
+    der = Encoding.DER
+    entries = [(signer.cert.serial_number, ReasonFlags.key_compromise)] if revoked else []
+    _Handler.routes = {
+        "/root.crl": make_crl(root).public_bytes(der),
+        "/inter.crl": make_crl(inter, entries).public_bytes(der),
+    }
+    paths = {n: tmp_path / n for n in ("doc.txt", "cert.pem", "key.pem", "chain.pem", "root.pem")}
+    paths["doc.txt"].write_bytes(DOCUMENT)
+    paths["cert.pem"].write_bytes(signer.cert.public_bytes(Encoding.PEM))
+    save_private_key(signer.key, paths["key.pem"], None, allow_unencrypted=True)
+    paths["chain.pem"].write_bytes(inter.cert.public_bytes(Encoding.PEM))
+    paths["root.pem"].write_bytes(root.cert.public_bytes(Encoding.PEM))
+    sig = _sign(paths, tmp_path / "doc.p7s")
+    args = ["verify", str(paths["doc.txt"]), "--signature", str(sig), "--trust"]
+    args += [str(paths["root.pem"]), "--at", AT.isoformat(), "--revocation", "hard-fail"]
+    fetched = CliRunner().invoke(cli, [*args, "--fetch"])
+    assert fetched.exit_code == (1 if revoked else 0), fetched.output
+    assert ("REVOKED" in fetched.stdout) is revoked
+    # Offline, hard-fail has no evidence at all: refused either way.
+    offline = CliRunner().invoke(cli, args)
+    assert offline.exit_code == 1
+    assert "REVOKED" not in offline.stdout
