@@ -138,5 +138,6 @@ def test_cli_validate_refuses_in_one_line(pki: Pki, tmp_path: Path) -> None:
         run = CliRunner().invoke(cli, [*args, "--at", AT.isoformat()])
         assert run.exit_code == code, run.output
         if code:
-            (line,) = run.output.strip().splitlines()
+            # The report goes to stdout; the reason is one line on stderr.
+            (line,) = run.stderr.strip().splitlines()
             assert "specifiedCurve, not a namedCurve (RFC 5480 2.1.1" in line
