@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..clock import utc
 from ..errors import StoreError
 from . import CertStatus, CRLEntries, CRLRecord
+from ._entry import encode_revoked_entry
 from ._schema import (
     COMPLETE,
     REVOCATION_COUNTER,
@@ -67,8 +68,6 @@ def missing_entries(conn: Connection, issuer: str, shard: int | None) -> list[di
     missing = conn.execute(query).all()
     if not missing:
         return []
-    from .._asn1 import encode_revoked_entry
-
     return [
         {
             "b_issuer": row.issuer,

@@ -35,6 +35,7 @@ from . import (
     SerialStatus,
     _crl,
 )
+from ._entry import encode_revoked_entry
 from ._schema import (
     REVOCATION_COUNTER,
     WRITE,
@@ -317,9 +318,6 @@ class SQLStore:
         invalidity_date: datetime | None = None,
     ) -> CertificateRecord:
         where = (certificates.c.issuer == issuer, certificates.c.serial == serial_key(serial))
-        # asn1crypto is imported only when a revocation needs it: issuing does not.
-        from .._asn1 import encode_revoked_entry
-
         invalidity = None if invalidity_date is None else utc(invalidity_date)
         entry = encode_revoked_entry(serial, utc(at), reason.value, invalidity)
         for _ in range(2):
