@@ -8,16 +8,17 @@ the commit; a batch (:meth:`SQLStore.issue_many`) pays one commit for all.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from ..clock import utc
 from ..errors import AlreadyRevokedError, DuplicateSerialError, NotFoundError, StoreError
@@ -69,6 +70,47 @@ def _serial_status(serial: int, row: Any) -> SerialStatus:
         revocation_time=when(row.revocation_time),
         reason=None if reason is None else x509.ReasonFlags(reason),
     )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _met_dead_connection(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it wraps) is a statement that found its connection dead.
+
+    Only a failed statement counts, never a failed COMMIT: a statement's
+    transaction died with the connection (the server rolls it back), so running
+    the call again cannot apply anything twice; after a COMMIT was sent the
+    outcome is unknown and the caller must be told.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DBAPIError):
+            return bool(seen.connection_invalidated) and seen.statement is not None
+        seen = seen.__cause__
+    return False
+
+
+def reconnecting(
+    method: Callable[Concatenate[SQLStore, _P], _R],
+) -> Callable[Concatenate[SQLStore, _P], _R]:
+    """Run a store call once more if it met a connection the server had closed.
+
+    This replaces a liveness ping on every checkout. SQLAlchemy invalidates the
+    pool when it sees a disconnect, so the second run gets a fresh connection.
+    """
+
+    @functools.wraps(method)
+    def run(self: SQLStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except (SQLAlchemyError, StoreError) as exc:
+            if not _met_dead_connection(exc):
+                raise
+        return method(self, *args, **kwargs)
+
+    return run
 
 
 class SQLStore:
@@ -141,6 +183,7 @@ class SQLStore:
         item = IssueItem(profile, build, shard)
         return self.issue_many(issuer, (item,), at=at, serial_source=serial_source)[0]
 
+    @reconnecting
     def issue_many(
         self,
         issuer: str,
@@ -216,6 +259,7 @@ class SQLStore:
                 taken.update(conn.execute(query).scalars())
         return taken
 
+    @reconnecting
     def add(self, issuer: str, profile: str, cert: x509.Certificate, *, at: datetime) -> None:
         """Record a certificate made elsewhere (such as a CA's own certificate)."""
         values = self._values(issuer, profile, cert, at=at, shard=0)
@@ -283,6 +327,7 @@ class SQLStore:
             built=built,
         )
 
+    @reconnecting
     def find(self, issuer: str, serial: int) -> CertificateRecord | None:
         with self._engine.connect() as conn:
             row = conn.execute(
@@ -299,6 +344,7 @@ class SQLStore:
             raise NotFoundError(serial)
         return record
 
+    @reconnecting
     def list(self, issuer: str, *, status: CertStatus | None = None) -> Iterator[CertificateRecord]:
         query = certificates.select().where(certificates.c.issuer == issuer)
         if status is not None:
@@ -308,6 +354,7 @@ class SQLStore:
             rows = conn.execute(query).all()
         return iter([record_of(row) for row in rows])
 
+    @reconnecting
     def revoke(
         self,
         issuer: str,
@@ -348,6 +395,7 @@ class SQLStore:
                 continue
         raise StoreError(f"store {self.url}: revocation of {serial:X} could not be recorded")
 
+    @reconnecting
     def revoked(self, issuer: str, *, shard: int | None = None) -> Iterator[RevokedEntry]:
         query = sa.select(
             certificates.c.serial,
@@ -378,6 +426,7 @@ class SQLStore:
             ]
         )
 
+    @reconnecting
     def next_counter(self, issuer: str, name: str) -> int:
         for _ in range(2):
             try:
@@ -388,6 +437,7 @@ class SQLStore:
                 continue
         raise StoreError(f"store {self.url}: counter {name!r} of {issuer} could not be advanced")
 
+    @reconnecting
     def status(self, issuer: str, serial: int) -> SerialStatus | None:
         query = sa.select(
             certificates.c.status, certificates.c.revocation_time, certificates.c.revocation_reason
@@ -396,6 +446,7 @@ class SQLStore:
             row = conn.execute(query).first()
         return None if row is None else _serial_status(serial, row)
 
+    @reconnecting
     def statuses(self, issuer: str, serials: Sequence[int]) -> dict[int, SerialStatus]:
         keys = sorted({serial_key(serial) for serial in serials})
         found: dict[int, SerialStatus] = {}
@@ -415,10 +466,12 @@ class SQLStore:
                     found[serial] = _serial_status(serial, row)
         return found
 
+    @reconnecting
     def revocation_seq(self, issuer: str) -> int:
         with self._engine.connect() as conn:
             return counter(conn, issuer, REVOCATION_COUNTER)
 
+    @reconnecting
     def crl_entries(
         self, issuer: str, *, shard: int | None = None, after_seq: int = 0
     ) -> CRLEntries:
@@ -427,6 +480,7 @@ class SQLStore:
     def publish_crl(self, issuer: str, counter: str) -> AbstractContextManager[CRLPublication]:
         return _crl.publish(self._writer, self.url, issuer, counter)
 
+    @reconnecting
     def latest_crl(self, issuer: str, *, shard: int | None, delta: bool) -> CRLRecord | None:
         with self._engine.connect() as conn:
             return _crl.latest(conn, issuer, shard, delta)
