@@ -36,8 +36,10 @@ def _without_number(tbs: asn1_crl.TbsCertList) -> list[bytes]:
     return [ext.dump() for ext in tbs["crl_extensions"] if ext["extn_id"].native != "crl_number"]
 
 
-def test_bulk_loaded_revocations_give_the_same_crl_as_one_by_one(tmp_path: Path) -> None:
-    h = make_hierarchy(tmp_path)
+def test_bulk_loaded_revocations_give_the_same_crl_as_one_by_one(
+    tmp_path: Path, store_url: str
+) -> None:
+    h = make_hierarchy(tmp_path, store=store_url)
     ca = h.ca
     try:
         at = ca.clock.now()

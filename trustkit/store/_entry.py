@@ -60,9 +60,10 @@ def _header(tag: int, length: int) -> bytes:
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is UTC:
+    # A naive value is UTC already (what SQLite hands back): its fields are used as they are.
+    if value.tzinfo is None or value.tzinfo is UTC:
         return value
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.astimezone(UTC)
 
 
 def _generalized(value: datetime) -> bytes:
