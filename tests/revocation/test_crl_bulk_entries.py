@@ -70,7 +70,12 @@ def test_bulk_loaded_revocations_give_the_same_crl_as_one_by_one(
     assert encoded == written
     assert sum(entry is not None for entry in encoded.values()) == 1 + 2 * len(REASONS)
     first, second = _tbs(one_by_one.der), _tbs(bulk.der)
-    assert second["revoked_certificates"].dump() == first["revoked_certificates"].dump()
+    # Entry by entry, byte for byte. The order of entries is the store's row
+    # order, which an UPDATE may change on PostgreSQL; RFC 5280 gives it no meaning.
+    assert sorted(e.dump() for e in second["revoked_certificates"]) == sorted(
+        e.dump() for e in first["revoked_certificates"]
+    )
+    assert len(second["revoked_certificates"]) == 1 + 2 * len(REASONS)
     for field in ("version", "signature", "issuer", "this_update", "next_update"):
         assert second[field].dump() == first[field].dump()
     assert _without_number(second) == _without_number(first)
