@@ -42,6 +42,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -251,11 +252,16 @@ class CAConfig:
             ):
                 raise ConfigError(f"{label} {url!r}: must be an http:// or https:// URL")
 
-    @property
+    @cached_property
     def profiles(self) -> Mapping[str, Profile]:
-        """Built-in profiles with this CA's overrides and additions."""
+        """Built-in profiles with this CA's overrides and additions.
+
+        Parsed once per configuration (a changed configuration is a new
+        ``CAConfig``), and the same :class:`Profile` objects every time, so
+        per-profile caches keyed on them (the CA's extension templates) hold.
+        """
         try:
-            return profiles_from_config(self.profile_tables)
+            return MappingProxyType(dict(profiles_from_config(self.profile_tables)))
         except ProfileError as exc:
             raise ConfigError(f"{CONFIG_FILE}: {exc}") from exc
 

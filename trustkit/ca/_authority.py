@@ -436,7 +436,9 @@ class CertificateAuthority:
         return [IssuedCertificate(record.certificate, record, chain) for record in records]
 
     def _profile(self, profile: str | Profile) -> Profile:
-        return profile if isinstance(profile, Profile) else get_profile(profile, self.profiles)
+        return (
+            profile if isinstance(profile, Profile) else get_profile(profile, self.config.profiles)
+        )
 
     def _request(
         self,
