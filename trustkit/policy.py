@@ -16,11 +16,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 from .csr import curve_encoding_problem
@@ -88,6 +90,12 @@ class IssuanceRequest:
         """The issuer, then every CA above it."""
         return (self.issuer, *self.chain)
 
+    @cached_property
+    def public_key(self) -> CertificatePublicKeyTypes:
+        """The CSR's subject public key, parsed once for the policy and the builder
+        (cryptography parses it afresh on every ``csr.public_key()``)."""
+        return self.csr.public_key()
+
 
 class Check(Protocol):
     """One rule of the issuance policy."""
@@ -147,7 +155,7 @@ class KeyAllowed:
 
     def __call__(self, request: IssuanceRequest) -> Iterator[Violation]:
         try:
-            key = request.csr.public_key()
+            key = request.public_key
         except Exception:
             yield Violation(self.name, "csr.publicKey", "cannot be parsed")
             return

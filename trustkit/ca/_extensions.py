@@ -120,7 +120,7 @@ def certificate_builder(
 ) -> x509.CertificateBuilder:
     """The certificate builder for ``request``, waiting for its serial number."""
     profile = request.profile
-    public_key = request.csr.public_key()
+    public_key = request.public_key
     extensions: list[_Ext] = []
     if profile.is_ca:
         length = path_length if path_length is not None else profile.path_length

@@ -1,4 +1,4 @@
-"""Profiles are parsed once per configuration, not once per certificate."""
+"""Profiles are parsed once per configuration, a CSR's key once per request."""
 
 from __future__ import annotations
 
@@ -73,5 +73,39 @@ def test_profiles_are_parsed_once_per_configuration(
         cert = ca.issue(_csr("sensor-7"), "device").certificate
         assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=20)
         assert len(calls) > parsed
+    finally:
+        ca.close()
+
+
+class _CountingCSR:
+    """A CSR that counts how often its public key is parsed."""
+
+    def __init__(self, csr: object) -> None:
+        self._csr = csr
+        self.parsed = 0
+
+    def public_key(self) -> object:
+        self.parsed += 1
+        return self._csr.public_key()  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._csr, name)
+
+
+def test_the_csr_key_is_parsed_once_per_issuance(tmp_path: Path) -> None:
+    ca = CertificateAuthority.create_root(
+        "CN=Key Root,O=Example Government,C=EX",
+        tmp_path / "ca",
+        passphrase=PASS,
+        clock=FixedClock(AT),
+    )
+    try:
+        csr = _CountingCSR(_csr("sensor-1"))
+        issued = ca.issue(csr, "tls-client")  # type: ignore[arg-type]
+        assert csr.parsed == 1
+        assert issued.certificate.public_key() == csr._csr.public_key()  # type: ignore[attr-defined]
+        # Mirror: a second request parses its own key again (no cache across requests).
+        issued = ca.issue(csr, "tls-client")  # type: ignore[arg-type]
+        assert csr.parsed == 2
     finally:
         ca.close()
