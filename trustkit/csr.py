@@ -111,15 +111,19 @@ def _check_public_key(csr: x509.CertificateSigningRequest, what: str) -> None:
         raise CSRError(f"{what} subjectPublicKeyInfo: {problem}")
 
 
-def curve_encoding_problem(csr: x509.CertificateSigningRequest) -> str | None:
+def curve_encoding_problem(
+    csr: x509.CertificateSigningRequest, public_key: object | None = None
+) -> str | None:
     """Why the request's EC key must not be certified: its curve is given by explicit
     parameters (or none), not a namedCurve (RFC 5480 2.1.1); ``None`` when it is named
     or the key is not EC.
 
     cryptography reads explicit parameters that match a curve it knows as that named
-    curve, so only the request's DER tells.
+    curve, so only the request's DER tells. ``public_key`` is the request's key if
+    the caller has parsed it already.
     """
-    if not isinstance(csr.public_key(), ec.EllipticCurvePublicKey):
+    key = csr.public_key() if public_key is None else public_key
+    if not isinstance(key, ec.EllipticCurvePublicKey):
         return None
     try:
         choice = csr_ec_parameters(csr.public_bytes(serialization.Encoding.DER))

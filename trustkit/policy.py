@@ -174,7 +174,7 @@ class KeyAllowed:
         ):
             yield Violation(self.name, "csr.publicKey", f"{describe_key(key)} keys are not issued")
             return
-        curve_problem = curve_encoding_problem(request.csr)  # RFC 5480 2.1.1
+        curve_problem = curve_encoding_problem(request.csr, key)  # RFC 5480 2.1.1
         if curve_problem is not None:
             yield Violation(self.name, "csr.publicKey", curve_problem)
             return
