@@ -114,7 +114,9 @@ def explicit_pkcs8(key: ec.EllipticCurvePrivateKey) -> bytes:
                 "private_key": asn1_keys.ECPrivateKey(
                     {
                         "version": "ecPrivkeyVer1",
-                        "private_key": inner["private_key"].native,
+                        # The field itself, not its int: an int is re-encoded in as few
+                        # octets as it needs, and RFC 5915 wants the curve's full 32.
+                        "private_key": inner["private_key"].copy(),
                         "public_key": inner["public_key"].native,
                     }
                 ),
@@ -136,7 +138,7 @@ def explicit_sec1(key: ec.EllipticCurvePrivateKey) -> bytes:
         asn1_keys.ECPrivateKey(
             {
                 "version": "ecPrivkeyVer1",
-                "private_key": named["private_key"].native,
+                "private_key": named["private_key"].copy(),
                 "parameters": explicit_p256(),
                 "public_key": named["public_key"].native,
             }
