@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.serving import StaticServer
 from trustkit.clock import FixedClock
 from trustkit.keys import MIN_PBKDF2_ITERATIONS, TEST_KDF_ITERATIONS_ENV
 
@@ -79,6 +80,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         params = callspec.params.values() if callspec is not None else ()
         if "postgres_url" in fixtures or any(p == "postgresql" for p in params):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def static_server() -> Iterator[StaticServer]:
+    """A real HTTP server on 127.0.0.1 serving the bytes a test puts in its ``routes``."""
+    with StaticServer.running() as server:
+        yield server
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -67,3 +69,44 @@ def serving(
             yield process
         finally:
             stop(process)
+
+
+class StaticServer:
+    """A real HTTP server on 127.0.0.1 that serves ``routes`` (path -> bytes); 404 elsewhere.
+
+    Tests set ``routes`` to what a CRL distribution point or caIssuers URL should return.
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[str, bytes] = {}
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = owner.routes.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[StaticServer]:
+        server = cls()
+        thread = threading.Thread(target=server._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server
+        finally:
+            server._server.shutdown()
+            server._server.server_close()
+            thread.join()

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -20,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
 from tests.cli.test_json_schemas import check
 from tests.cms.conftest import SIGNED_AT, VERIFY_AT, Pki, build_pki
+from tests.serving import StaticServer
 from tests.validation.conftest import AT, issue, ku, leaf, make_crl
 from trustkit.cli import cli
 from trustkit.keys import save_private_key
@@ -220,53 +218,23 @@ def test_verify_schema_refuses_what_it_should() -> None:
 # --- --fetch, from a real HTTP server on 127.0.0.1 -------------------------------------
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: ClassVar[dict[str, bytes]] = {}
-
-    def do_GET(self) -> None:
-        body = self.routes.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_base() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.mark.parametrize("revoked", [False, True], ids=["good-crl", "revoked-crl"])
 def test_fetch_reads_the_crls_the_certificates_name(
-    http_base: str, tmp_path: Path, revoked: bool
+    static_server: StaticServer, tmp_path: Path, revoked: bool
 ) -> None:
     root = issue("Fetch Root CA", None, ca=True)
-    inter = issue("Fetch Issuing CA", root, ca=True, crl_urls=[f"{http_base}/root.crl"])
+    inter = issue("Fetch Issuing CA", root, ca=True, crl_urls=[f"{static_server.url}/root.crl"])
     signer = leaf(
         inter,
         "Fetch Signer",
         dns=(),
         eku=[EKU.EMAIL_PROTECTION],
         key_usage=ku(digital_signature=True, content_commitment=True),
-        crl_urls=[f"{http_base}/inter.crl"],
+        crl_urls=[f"{static_server.url}/inter.crl"],
     )
     der = Encoding.DER
     entries = [(signer.cert.serial_number, ReasonFlags.key_compromise)] if revoked else []
-    _Handler.routes = {
+    static_server.routes = {
         "/root.crl": make_crl(root).public_bytes(der),
         "/inter.crl": make_crl(inter, entries).public_bytes(der),
     }

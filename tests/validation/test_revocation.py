@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -14,6 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
+from tests.serving import StaticServer
 from trustkit.errors import RevocationUnknownError, RevokedError, StaleRevocationError
 from trustkit.validation import (
     EvidenceSource,
@@ -286,44 +284,20 @@ def test_ocsp_stale_and_other_certificate(pki: Pki) -> None:
 # --- fetching over HTTP from a real server on 127.0.0.1 --------------------------------
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: ClassVar[dict[str, bytes]] = {}
-
-    def do_GET(self) -> None:
-        body = self.routes.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_base() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def test_fetch_crl_and_issuer(pki: Pki, http_base: str) -> None:
-    inter = issue("Fetched CA", pki.root, ca=True, crl_urls=[f"{http_base}/root.crl"])
-    ee = leaf(inter, crl_urls=[f"{http_base}/inter.crl"], ca_issuers_url=f"{http_base}/inter.der")
+def test_fetch_crl_and_issuer(pki: Pki, static_server: StaticServer) -> None:
+    inter = issue("Fetched CA", pki.root, ca=True, crl_urls=[f"{static_server.url}/root.crl"])
+    ee = leaf(
+        inter,
+        crl_urls=[f"{static_server.url}/inter.crl"],
+        ca_issuers_url=f"{static_server.url}/inter.der",
+    )
     ee_revoked = leaf(
-        inter, crl_urls=[f"{http_base}/inter-revoked.crl"], ca_issuers_url=f"{http_base}/inter.der"
+        inter,
+        crl_urls=[f"{static_server.url}/inter-revoked.crl"],
+        ca_issuers_url=f"{static_server.url}/inter.der",
     )
     der = serialization.Encoding.DER
-    _Handler.routes = {
+    static_server.routes = {
         "/root.crl": make_crl(pki.root).public_bytes(der),
         "/inter.crl": make_crl(inter).public_bytes(der),
         "/inter-revoked.crl": make_crl(inter, [(ee_revoked.cert.serial_number, None)]).public_bytes(
@@ -342,30 +316,32 @@ def test_fetch_crl_and_issuer(pki: Pki, http_base: str) -> None:
         validate(ee.cert, trust_anchors=[pki.root.cert], at=AT)
 
 
-def test_fetch_size_limit_and_scheme(pki: Pki, http_base: str) -> None:
-    _Handler.routes = {"/big.crl": b"0" * 5000}
-    assert HttpFetcher(max_bytes=1000).fetch_crl(f"{http_base}/big.crl") is None
+def test_fetch_size_limit_and_scheme(pki: Pki, static_server: StaticServer) -> None:
+    static_server.routes = {"/big.crl": b"0" * 5000}
+    assert HttpFetcher(max_bytes=1000).fetch_crl(f"{static_server.url}/big.crl") is None
     assert HttpFetcher().fetch_crl("https://127.0.0.1:1/x.crl") is None
     assert HttpFetcher().fetch_crl("ftp://127.0.0.1/x.crl") is None
-    assert HttpFetcher(timeout=1.0).fetch_crl(f"{http_base}/missing.crl") is None
-    _Handler.routes = {"/ok.crl": make_crl(pki.root).public_bytes(serialization.Encoding.DER)}
-    assert HttpFetcher().fetch_crl(f"{http_base}/ok.crl") is not None
+    assert HttpFetcher(timeout=1.0).fetch_crl(f"{static_server.url}/missing.crl") is None
+    static_server.routes = {"/ok.crl": make_crl(pki.root).public_bytes(serialization.Encoding.DER)}
+    assert HttpFetcher().fetch_crl(f"{static_server.url}/ok.crl") is not None
 
 
-def test_fetched_objects_of_unknown_version_are_skipped(pki: Pki, http_base: str) -> None:
+def test_fetched_objects_of_unknown_version_are_skipped(
+    pki: Pki, static_server: StaticServer
+) -> None:
     """Found by tests/fuzz/fuzz_crl.py: cryptography's InvalidVersion is not a ValueError."""
     crl = make_crl(pki.root).public_bytes(serialization.Encoding.DER)
     cert = pki.inter.cert.public_bytes(serialization.Encoding.DER)
     at_crl = crl.index(b"\x02\x01\x01") + 2  # the first INTEGER of tbsCertList: v2 (1)
     at_cert = cert.index(b"\xa0\x03\x02\x01\x02") + 4  # [0] EXPLICIT version: v3 (2)
-    _Handler.routes = {
+    static_server.routes = {
         "/ok.crl": crl,
         "/v18.crl": crl[:at_crl] + b"\x11" + crl[at_crl + 1 :],
         "/ok.der": cert,
         "/v6.der": cert[:at_cert] + b"\x05" + cert[at_cert + 1 :],
     }
     fetcher = HttpFetcher()
-    assert fetcher.fetch_crl(f"{http_base}/ok.crl") is not None
-    assert fetcher.fetch_crl(f"{http_base}/v18.crl") is None
-    assert fetcher.fetch_certificates(f"{http_base}/ok.der") == [pki.inter.cert]
-    assert fetcher.fetch_certificates(f"{http_base}/v6.der") == []
+    assert fetcher.fetch_crl(f"{static_server.url}/ok.crl") is not None
+    assert fetcher.fetch_crl(f"{static_server.url}/v18.crl") is None
+    assert fetcher.fetch_certificates(f"{static_server.url}/ok.der") == [pki.inter.cert]
+    assert fetcher.fetch_certificates(f"{static_server.url}/v6.der") == []

@@ -3,17 +3,16 @@ mixed, soft-fail and hard-fail, evidence from before and after the validation ti
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from tests.serving import StaticServer
 from trustkit.errors import RevocationUnknownError, RevokedError, StaleRevocationError
 from trustkit.validation import (
     EvidenceSource,
@@ -268,41 +267,11 @@ def test_hold_released_by_a_newer_ocsp_answer_only(
 # --- item 1, fetching: the caller's CRLs are not privileged over fetched ones ----------
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: ClassVar[dict[str, bytes]] = {}
-
-    def do_GET(self) -> None:
-        body = self.routes.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_base() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @MODES
 def test_fetched_crl_is_weighed_beside_the_callers(
-    pki: Pki, http_base: str, policy: ValidationPolicy
+    pki: Pki, static_server: StaticServer, policy: ValidationPolicy
 ) -> None:
-    ee = leaf(pki.inter, crl_urls=[f"{http_base}/inter.crl"])
+    ee = leaf(pki.inter, crl_urls=[f"{static_server.url}/inter.crl"])
     old = crl(pki.inter, number=1, this_update=AT - 5 * DAY)
     new = crl(
         pki.inter,
@@ -313,11 +282,11 @@ def test_fetched_crl_is_weighed_beside_the_callers(
     der = serialization.Encoding.DER
     fetcher = HttpFetcher(timeout=5.0)
     # The caller's old CRL, the fetched new one: revoked.
-    _Handler.routes = {"/inter.crl": new.public_bytes(der)}
+    static_server.routes = {"/inter.crl": new.public_bytes(der)}
     with pytest.raises(RevokedError):
         run(pki, ee, [old], policy=policy, fetcher=fetcher)
     # The mirror: the caller's new CRL, the fetched old one: revoked all the same.
-    _Handler.routes = {"/inter.crl": old.public_bytes(der)}
+    static_server.routes = {"/inter.crl": old.public_bytes(der)}
     with pytest.raises(RevokedError):
         run(pki, ee, [new], policy=policy, fetcher=fetcher)
     # The twin: both good.
