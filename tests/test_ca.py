@@ -79,6 +79,26 @@ def test_ca_directory_layout(root: CertificateAuthority) -> None:
     assert config.effective_crl_url == "http://pki.example.gov/crl/republic-of-example-root-ca.crl"
 
 
+@pytest.mark.parametrize(
+    ("store", "mode"),
+    [
+        (None, 0o644),
+        ("postgresql+psycopg://trustkit@db.example.gov/pki", 0o644),
+        ("postgresql+psycopg://trustkit:s3cret@db.example.gov/pki", 0o600),
+    ],
+)
+def test_config_holding_a_database_password_is_private(
+    tmp_path: Path, store: str | None, mode: int
+) -> None:
+    config = CAConfig(name="x", store=store)
+    config.write(tmp_path)
+    assert stat.S_IMODE((tmp_path / "trustkit.toml").stat().st_mode) == mode
+    # Rewriting an existing world-readable file with a password in it makes it private too.
+    CAConfig(name="x").write(tmp_path)
+    config.write(tmp_path)
+    assert stat.S_IMODE((tmp_path / "trustkit.toml").stat().st_mode) == mode
+
+
 def test_reopen_and_issue_with_passphrase(root: CertificateAuthority, clock: FixedClock) -> None:
     reopened = CertificateAuthority.open(root.directory, passphrase=PASS, clock=clock)
     issued = reopened.issue(_csr("CN=www.example.gov", "dns:www.example.gov"), "tls-server")

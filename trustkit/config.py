@@ -46,12 +46,13 @@ from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import tomli_w
 from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from ._files import write_atomic
+from ._files import PRIVATE_MODE, PUBLIC_MODE, write_atomic
 from .errors import ConfigError, ProfileError
 from .profiles import Profile, profiles_from_config
 
@@ -338,8 +339,16 @@ class CAConfig:
         """Write ``trustkit.toml`` into ``directory``, atomically.
 
         With ``exclusive`` an existing file is refused (:class:`FileExistsError`), not replaced.
+        The file is world-readable unless the store URL carries a password: then it is a
+        secret, and written with mode 0600 like the key.
         """
-        write_atomic(directory / CONFIG_FILE, self.to_toml(), exclusive=exclusive)
+        mode = PRIVATE_MODE if self.store_has_password else PUBLIC_MODE
+        write_atomic(directory / CONFIG_FILE, self.to_toml(), mode=mode, exclusive=exclusive)
+
+    @property
+    def store_has_password(self) -> bool:
+        """Whether the store URL carries a database password (better kept in ``~/.pgpass``)."""
+        return self.store is not None and urlsplit(self.store).password is not None
 
     @classmethod
     def load(cls, directory: Path) -> CAConfig:
