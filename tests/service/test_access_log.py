@@ -9,12 +9,15 @@ CA answered what, and never the passphrase. The twin runs with
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
 import os
 import re
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,7 +32,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from tests.serving import free_port, serving
 from trustkit.clock import SystemClock
-from trustkit.service.access_log import MAX_PATH_CHARS
+from trustkit.service.access_log import LOGGER_NAME, MAX_PATH_CHARS, AccessLog
 from trustkit.testing import TEST_PASSPHRASE, Hierarchy, make_pki
 
 FIELDS = {"time", "method", "path", "status", "ca", "ocsp", "duration_ms", "client"}
@@ -150,3 +153,80 @@ def test_log_level_warning_keeps_answered_requests_out(pki: tuple[Hierarchy, Pat
         seen = _exchange(hierarchy, base, url)
     assert all(status < 500 for _, _, status in seen)
     assert _json_lines(log) == []
+
+
+# In process: the middleware around an ASGI app that answers with real, signed OCSP responses.
+
+
+class _CountingLog(AccessLog):
+    reads = 0
+
+    def _read_answer(self, answer: bytes) -> tuple[str | None, list[str] | None]:
+        self.reads += 1
+        return super()._read_answer(answer)
+
+
+def _ocsp_answer(pki: Hierarchy, base: Path, name: str, status: ocsp.OCSPCertStatus) -> bytes:
+    leaf = x509.load_der_x509_certificate((base / f"{name}.der").read_bytes())
+    now = SystemClock().now()
+    revoked = status is ocsp.OCSPCertStatus.REVOKED
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=leaf,
+        issuer=pki.issuing.certificate,
+        algorithm=hashes.SHA256(),
+        cert_status=status,
+        this_update=now,
+        next_update=now + timedelta(hours=1),
+        revocation_time=now if revoked else None,
+        revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
+    )
+    builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, pki.issuing.certificate)
+    return builder.sign(pki.issuing.key, hashes.SHA256()).public_bytes(Encoding.DER)
+
+
+async def _echo_ocsp(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app answering each request with the OCSP response its scope carries."""
+    headers = [(b"content-type", b"application/ocsp-response")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": scope["answer"]})
+
+
+def _answer_each(log: AccessLog, answers: list[bytes]) -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def run() -> None:
+        for answer in answers:
+            await log(
+                {"type": "http", "method": "POST", "path": "/ocsp", "answer": answer}, receive, send
+            )
+
+    asyncio.run(run())
+
+
+def test_the_same_answer_is_read_once_and_distinct_answers_never_confused(
+    pki: tuple[Hierarchy, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    hierarchy, base = pki
+    good = _ocsp_answer(hierarchy, base, "good", ocsp.OCSPCertStatus.GOOD)
+    revoked = _ocsp_answer(hierarchy, base, "revoked", ocsp.OCSPCertStatus.REVOKED)
+    log = _CountingLog(_echo_ocsp, [hierarchy.issuing])
+    with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
+        _answer_each(log, [good, good, revoked, good, revoked])
+    said = [json.loads(record.getMessage())["ocsp"] for record in caplog.records]
+    assert said == [["good"], ["good"], ["revoked"], ["good"], ["revoked"]]
+    assert log.reads == 2
+
+
+def test_below_info_no_answer_is_read(
+    pki: tuple[Hierarchy, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    hierarchy, base = pki
+    good = _ocsp_answer(hierarchy, base, "good", ocsp.OCSPCertStatus.GOOD)
+    log = _CountingLog(_echo_ocsp, [hierarchy.issuing])
+    with caplog.at_level(logging.WARNING, logger=LOGGER_NAME):
+        _answer_each(log, [good, good])
+    assert (log.reads, caplog.records) == (0, [])

@@ -14,6 +14,10 @@ records what was sent, whichever route sent it. Nothing else of a request or
 an answer is logged: no headers, no query string, no body; a path is cut at
 :data:`MAX_PATH_CHARS`, so a hostile URL cannot flood the log. Lines go to the
 ``trustkit.access`` logger: INFO for answers, WARNING for 5xx.
+
+Reading an OCSP answer costs about as much as serving a cached one, so a
+small answer is read once and remembered by its bytes (the responder's cache
+sends the same bytes again); with the logger below INFO nothing is read.
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ MAX_PATH_CHARS = 256
 
 _MAX_CAPTURE = 1 << 20
 """Answers larger than this (a very large CRL) are not read for the CA's name."""
+
+_MAX_REMEMBERED = 16 * 1024
+"""Answers up to this size (every OCSP response) are read once and remembered by their bytes."""
+
+_REMEMBERED_ANSWERS = 512
+"""How many such answers are remembered: the responder's cache serves the same bytes again."""
 
 _Scope = MutableMapping[str, Any]
 _Message = MutableMapping[str, Any]
@@ -91,6 +101,9 @@ class AccessLog:
         self._by_name_hash: dict[tuple[str, bytes], set[str]] = {}
         self._by_certificate: dict[bytes, str] = {}
         self._by_subject: dict[bytes, list[tuple[bytes | None, str]]] = {}
+        # Reading an answer costs about as much as serving a cached one; cached
+        # answers are the same bytes each time, so each is read once.
+        self._read: dict[bytes, tuple[str | None, list[str] | None]] = {}
         for ca in authorities:
             name = ca.config.name
             subject = ca.certificate.subject.public_bytes()
@@ -109,12 +122,14 @@ class AccessLog:
         started = time.perf_counter()
         status: int | None = None
         captured: bytearray | None = None
+        # Below INFO nothing but a 5xx is written, and a 5xx names no CA: read nothing.
+        reading = self._logger.isEnabledFor(logging.INFO)
 
         async def recording_send(message: _Message) -> None:
             nonlocal status, captured
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                for name, value in message.get("headers", ()):
+                for name, value in message.get("headers", ()) if reading else ():
                     if name.lower() == b"content-type":
                         if value.split(b";", 1)[0].strip().lower() in _READ_TYPES:
                             captured = bytearray()
@@ -132,7 +147,10 @@ class AccessLog:
     def _write(
         self, scope: _Scope, at: Any, started: float, status: int | None, answer: bytes
     ) -> None:
-        ca, ocsp_statuses = self._read_answer(answer)
+        level = logging.WARNING if status is None or status >= 500 else logging.INFO
+        if not self._logger.isEnabledFor(level):
+            return
+        ca, ocsp_statuses = self._remembered(answer)
         path = str(scope.get("path", ""))
         if len(path) > MAX_PATH_CHARS:
             path = path[: MAX_PATH_CHARS - 3] + "..."
@@ -148,8 +166,18 @@ class AccessLog:
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
             "client": f"{client[0]}:{client[1]}" if client else None,
         }
-        level = logging.WARNING if status is None or status >= 500 else logging.INFO
         self._logger.log(level, json.dumps(line, separators=(", ", ": ")))
+
+    def _remembered(self, answer: bytes) -> tuple[str | None, list[str] | None]:
+        """:meth:`_read_answer`, remembered for small answers (keyed by every byte)."""
+        if len(answer) > _MAX_REMEMBERED:
+            return self._read_answer(answer)
+        found = self._read.get(answer)
+        if found is None:
+            if len(self._read) >= _REMEMBERED_ANSWERS:
+                self._read.clear()
+            found = self._read[answer] = self._read_answer(answer)
+        return found[0], None if found[1] is None else list(found[1])
 
     def _read_answer(self, answer: bytes) -> tuple[str | None, list[str] | None]:
         """The CA that answered and, for OCSP, what it said; ``(None, None)`` if neither."""
