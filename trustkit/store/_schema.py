@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 
 from ..clock import utc
+from ..errors import StoreError
 from ..names import format_general_name
 from . import CertificateRecord, CertStatus
 
@@ -242,6 +243,18 @@ def upgrade(conn: Connection, version: int) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _recorded_subject_id(row: Any) -> str | None:
+    try:
+        return subject_id_of(x509.load_der_x509_certificate(bytes(row.der)))
+    except ValueError as exc:
+        # The whole upgrade rolls back: the store stays as it was, readable by
+        # the trustkit that wrote it.
+        raise StoreError(
+            f"store upgrade: certificate {row.serial.lstrip('0') or '0'} of issuer "
+            f"{row.issuer}: recorded DER does not parse ({exc})"
+        ) from exc
+
+
 def _fill_subject_ids(conn: Connection) -> None:
     # Only subjects whose text shows a serialNumber need their certificate parsed.
     query = (
@@ -257,12 +270,7 @@ def _fill_subject_ids(conn: Connection) -> None:
             page = page.where(sa.tuple_(certificates.c.issuer, certificates.c.serial) > after)
         rows = conn.execute(page).all()
         values = [
-            {
-                "i": row.issuer,
-                "s": row.serial,
-                "v": subject_id_of(x509.load_der_x509_certificate(row.der)),
-            }
-            for row in rows
+            {"i": row.issuer, "s": row.serial, "v": _recorded_subject_id(row)} for row in rows
         ]
         if values:
             conn.execute(
