@@ -18,12 +18,15 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "PRIVATE_DIR_MODE",
     "PRIVATE_MODE",
     "PUBLIC_MODE",
+    "atomic_writer",
     "make_private_directory",
     "write_atomic",
     "write_private",
@@ -66,6 +69,37 @@ def write_atomic(
     if exclusive and os.path.lexists(target):
         raise _exists(target, "exists; it is not replaced")
     return _write_through_temporary(target, data, mode, exclusive=exclusive)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike[str], *, mode: int = PUBLIC_MODE) -> Iterator[BinaryIO]:
+    """A file to write in pieces that appears under ``path`` whole, or not at all.
+
+    For output too large to hold in memory (an export of a whole store): the
+    pieces go to a temporary file beside ``path``, which is synced and renamed
+    over ``path`` only when the block ends without an error; otherwise it is
+    removed and ``path`` is left as it was. A ``path`` that exists and is not a
+    regular file (``/dev/stdout``, a FIFO) is written to in place, as
+    :func:`write_atomic` does.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        with target.open("wb") as handle:
+            yield handle
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def write_private(path: str | os.PathLike[str], data: bytes, *, exclusive: bool = False) -> Path:

@@ -52,7 +52,14 @@ from ..policy import (
 )
 from ..profiles import Profile, check_path_length, get_profile, validity_days
 from ..serials import new_serial
-from ..store import CertificateRecord, CertificateStore, CertStatus, IssueItem, open_store
+from ..store import (
+    CertificateRecord,
+    CertificateStore,
+    CertStatus,
+    IssueItem,
+    RecordQuery,
+    open_store,
+)
 from ._directory import (
     _as_name,
     _common_name,
@@ -557,9 +564,16 @@ class CertificateAuthority:
         """The record of a certificate this CA issued."""
         return self.store.get(self.id, serial)
 
-    def list(self, *, status: CertStatus | None = None) -> Iterator[CertificateRecord]:
-        """The records of every certificate this CA issued, oldest first."""
-        return self.store.list(self.id, status=status)
+    def list(
+        self,
+        query: RecordQuery | None = None,
+        *,
+        status: CertStatus | None = None,
+        der: bool = True,
+    ) -> Iterator[CertificateRecord]:
+        """The records of the certificates this CA issued that ``query`` selects (all by
+        default), oldest first, streamed a page at a time (:meth:`CertificateStore.list`)."""
+        return self.store.list(self.id, query, status=status, der=der)
 
     def revoke(
         self,

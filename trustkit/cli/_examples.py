@@ -26,6 +26,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "trustkit issue --ca tls-ca --csr-dir requests/ --profile tls-client --out-dir issued/",
     ),
     "list": ("trustkit list --ca tls-ca --status revoked", "trustkit list --ca tls-ca --json"),
+    "export": (
+        "trustkit export --ca citizen-ca --status valid -o valid.pem",
+        "trustkit export --ca citizen-ca --subject-id PNOEX-19800101-1234 --format jsonl",
+        "trustkit export --ca tls-ca --profile tls-server --issued-after 2026-01-01 "
+        "--issued-before 2026-02-01 --format jsonl -o january.jsonl",
+    ),
     "show": ("trustkit show --ca tls-ca 1F2E3D --pem",),
     "revoke": ("trustkit revoke --ca tls-ca 1F2E3D --reason keyCompromise",),
     "crl": ("trustkit crl --ca tls-ca -o tls-ca.crl",),

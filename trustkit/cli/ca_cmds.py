@@ -1,4 +1,4 @@
-"""``trustkit init``, ``subca``, ``issue``, ``list`` and ``show``."""
+"""``trustkit init``, ``subca``, ``issue`` and ``show``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ..encoding import format_serial, parse_serial
 from ..errors import OutputError
 from ..keys import DEFAULT_CA_KEY_TYPE, KeyType
 from ..names import format_name, parse_general_names, parse_name, parse_name_constraint
-from ..store import CertificateRecord, CertStatus
 from ._common import (
     NEW_PASSPHRASE_ENV,
     PASSPHRASE_ENV,
@@ -31,24 +30,9 @@ from ._common import (
     read_input,
     write_output,
 )
+from .listing import record_json
 
 KEY_TYPES = click.Choice([k.value for k in KeyType])
-
-
-def _record_json(record: CertificateRecord) -> dict[str, object]:
-    return {
-        "serial": format_serial(record.serial),
-        "status": record.status.value,
-        "profile": record.profile,
-        "subject": record.subject,
-        "sans": list(record.sans),
-        "not_before": record.not_before.isoformat(),
-        "not_after": record.not_after.isoformat(),
-        "issued_at": record.issued_at.isoformat(),
-        "revocation_time": record.revocation_time and record.revocation_time.isoformat(),
-        "revocation_reason": record.revocation_reason and record.revocation_reason.name,
-        "invalidity_date": record.invalidity_date and record.invalidity_date.isoformat(),
-    }
 
 
 def token_key_options(func: F) -> F:
@@ -484,29 +468,6 @@ def _not_written(ca_dir: Path, serials: list[int], out: Path | None, exc: OSErro
     )
 
 
-@click.command("list")
-@ca_option
-@click.option(
-    "--status", type=click.Choice([s.value for s in CertStatus]), help="Only this status."
-)
-@json_option
-def list_(ca_dir: Path, status: str | None, as_json: bool) -> None:
-    """List the certificates this CA issued."""
-    with CertificateAuthority.open(ca_dir) as ca:
-        records = list(ca.list(status=CertStatus(status) if status else None))
-    if as_json:
-        echo_json([_record_json(r) for r in records])
-        return
-    width = max((len(format_serial(r.serial)) for r in records), default=6)
-    click.echo(f"{'SERIAL':<{width}}  STATUS   EXPIRES     {'PROFILE':<19}  SUBJECT")
-    for record in records:
-        click.echo(
-            f"{format_serial(record.serial):<{width}}  {record.status.value:<7}  "
-            f"{record.not_after:%Y-%m-%d}  {record.profile:<19}  "
-            f"{record.subject or ', '.join(record.sans)}"
-        )
-
-
 @click.command("show")
 @ca_option
 @click.argument("serial")
@@ -524,7 +485,7 @@ def show(ca_dir: Path, serial: str, pem: bool, as_json: bool) -> None:
         click.echo(pem_encode("CERTIFICATE", record.der).decode(), nl=False)
         return
     details = {
-        "record": _record_json(record),
+        "record": record_json(record),
         "certificate": describe_certificate(record.certificate),
     }
     if as_json:

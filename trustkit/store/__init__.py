@@ -26,7 +26,7 @@ from typing import Protocol
 
 from cryptography import x509
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError
 from ..serials import new_serial
 
 __all__ = [
@@ -38,13 +38,19 @@ __all__ = [
     "CertificateRecord",
     "CertificateStore",
     "IssueItem",
+    "RecordQuery",
+    "Revocation",
     "RevokedEntry",
     "SerialStatus",
     "open_store",
 ]
 
-SCHEMA_VERSION = 2
-"""Version of the store schema; a store written by another version is refused."""
+SCHEMA_VERSION = 3
+"""Version of the store schema. A store of an older version that this one knows how to
+upgrade (:data:`UPGRADABLE_FROM` and later) is upgraded when opened; any other is refused."""
+
+UPGRADABLE_FROM = 2
+"""The oldest schema version a store is upgraded from."""
 
 
 class CertStatus(enum.Enum):
@@ -71,12 +77,16 @@ class CertificateRecord:
     not_before: datetime
     not_after: datetime
     der: bytes
-    """The certificate, DER-encoded."""
+    """The certificate, DER-encoded; empty when read with ``der=False``
+    (:meth:`CertificateStore.list`)."""
     status: CertStatus
     issued_at: datetime
     """When the CA recorded it."""
     shard: int = 0
     """CRL partition the certificate belongs to (0 when CRLs are not partitioned)."""
+    subject_id: str | None = None
+    """The subject's serialNumber attribute (X.520 2.5.4.5), such as a citizen's
+    ``PNOEX-19800101-1234``; ``None`` if the subject has none."""
     revocation_time: datetime | None = None
     revocation_reason: x509.ReasonFlags | None = None
     invalidity_date: datetime | None = None
@@ -89,7 +99,43 @@ class CertificateRecord:
         """The certificate, parsed."""
         if self.built is not None:
             return self.built
+        if not self.der:
+            raise StoreError(
+                f"certificate {self.serial:X}: read without its DER (list with der=True)"
+            )
         return x509.load_der_x509_certificate(self.der)
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """Which records :meth:`CertificateStore.list` yields: every field given narrows the set.
+
+    Each filter is served by an index that ends in the listing order
+    (``issued_at``, ``serial``), so a listing reads its index from where the
+    previous page ended instead of sorting. Times compare in UTC.
+    """
+
+    status: CertStatus | None = None
+    profile: str | None = None
+    subject_id: str | None = None
+    """The subject's serialNumber attribute, compared exactly."""
+    issued_after: datetime | None = None
+    """Recorded at or after this time (inclusive)."""
+    issued_before: datetime | None = None
+    """Recorded before this time (exclusive): consecutive ranges never overlap."""
+    expires_before: datetime | None = None
+    """notAfter before this time: expired by then (RFC 5280 4.1.2.5, notAfter is inclusive)."""
+    expires_from: datetime | None = None
+    """notAfter at or after this time: not yet expired then."""
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """One certificate of a batch given to :meth:`CertificateStore.revoke_many`."""
+
+    serial: int
+    reason: x509.ReasonFlags = x509.ReasonFlags.unspecified
+    invalidity_date: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -246,8 +292,27 @@ class CertificateStore(Protocol):
         """The record for ``serial``, or ``None``."""
         ...
 
-    def list(self, issuer: str, *, status: CertStatus | None = None) -> Iterator[CertificateRecord]:
-        """Every record of ``issuer``, oldest first, optionally only those with ``status``."""
+    def list(
+        self,
+        issuer: str,
+        query: RecordQuery | None = None,
+        *,
+        status: CertStatus | None = None,
+        der: bool = True,
+    ) -> Iterator[CertificateRecord]:
+        """The records of ``issuer`` that ``query`` selects (all by default), oldest first
+        (by ``issued_at``, then serial), optionally only those with ``status``.
+
+        Streams: records are read a page at a time as the iterator is consumed,
+        so memory stays the same whatever the store holds. Each page is its own
+        short read, so a record revoked during a long listing may show either
+        state; none is skipped or repeated. With ``der=False`` the certificates
+        themselves are not read (``der`` is empty).
+        """
+        ...
+
+    def highest_serial(self, issuer: str, query: RecordQuery | None = None) -> int | None:
+        """The highest serial among the records ``query`` selects, or ``None`` if none."""
         ...
 
     def revoke(
@@ -260,6 +325,17 @@ class CertificateStore(Protocol):
         invalidity_date: datetime | None = None,
     ) -> CertificateRecord:
         """Mark ``serial`` revoked; unknown or already revoked serials change nothing."""
+        ...
+
+    def revoke_many(self, issuer: str, revocations: Sequence[Revocation], *, at: datetime) -> int:
+        """Revoke a batch in ONE transaction (an import, a mass revocation after an incident).
+
+        All or nothing: a serial ``issuer`` never issued is a
+        :class:`~trustkit.errors.NotFoundError`, one revoked already (or twice in
+        the batch) an :class:`~trustkit.errors.AlreadyRevokedError`, and then
+        nothing is written. Each gets its revocation sequence number and its
+        encoded CRL entry as :meth:`revoke` gives them. Returns how many.
+        """
         ...
 
     def revoked(self, issuer: str, *, shard: int | None = None) -> Iterator[RevokedEntry]:

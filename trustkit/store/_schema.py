@@ -20,11 +20,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 
 from ..clock import utc
+from ..errors import StoreError
 from ..names import format_general_name
 from . import CertificateRecord, CertStatus
 
@@ -69,7 +71,21 @@ certificates = sa.Table(
     sa.Column("revocation_seq", sa.BigInteger),
     # DER of this certificate's CRL entry, encoded once at revocation.
     sa.Column("crl_entry", sa.LargeBinary),
+    # The subject's serialNumber attribute (X.520, 2.5.4.5; ETSI EN 319 412-1
+    # 5.1.3 puts a natural person's identifier there): what an operator looks
+    # a citizen's certificates up by. NULL when the subject has none.
+    sa.Column("subject_id", sa.Text),
     sa.Index("ix_certificates_status", "issuer", "status", "shard"),
+    # One index per filter of list/export, each ending in the listing order
+    # (issued_at, serial) so that a filtered listing is a range scan of its
+    # index, read page by page from where the last page ended.
+    sa.Index("ix_certificates_issued", "issuer", "issued_at", "serial"),
+    sa.Index("ix_certificates_status_issued", "issuer", "status", "issued_at", "serial"),
+    sa.Index("ix_certificates_profile_issued", "issuer", "profile", "issued_at", "serial"),
+    sa.Index("ix_certificates_subject_id", "issuer", "subject_id", "issued_at", "serial"),
+    # No index on not_after: "expired" and "valid" are read off the status
+    # index in listing order and checked row by row. An index on not_after
+    # would tempt the planner into sorting every expired record for each page.
 )
 
 COMPLETE = -1
@@ -121,14 +137,21 @@ def record_of(row: Any) -> CertificateRecord:
         profile=row.profile,
         not_before=utc(row.not_before),
         not_after=utc(row.not_after),
-        der=bytes(row.der),
+        der=bytes(row.der) if "der" in row._mapping else b"",
         status=CertStatus(row.status),
         issued_at=utc(row.issued_at),
         shard=row.shard,
+        subject_id=row.subject_id,
         revocation_time=when(row.revocation_time),
         revocation_reason=None if reason is None else x509.ReasonFlags(reason),
         invalidity_date=when(row.invalidity_date),
     )
+
+
+def subject_id_of(cert: x509.Certificate) -> str | None:
+    """The subject's (first) serialNumber attribute, or ``None``."""
+    found = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    return str(found[0].value) if found else None
 
 
 def sans_of(cert: x509.Certificate) -> list[str]:
@@ -183,15 +206,16 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_recycle=POOL_RECYCLE_S)
 
 
-def advance(conn: Connection, issuer: str, name: str) -> int:
-    """Increment a per-issuer counter inside the caller's transaction (first value 1)."""
+def advance(conn: Connection, issuer: str, name: str, by: int = 1) -> int:
+    """Add ``by`` to a per-issuer counter inside the caller's transaction and return the
+    new value (a counter never advanced is 0): the values taken are the ``by`` up to it."""
     where = (counters.c.issuer == issuer, counters.c.name == name)
     # UPDATE first: on PostgreSQL it takes the row lock, held to the end of the
     # transaction, so two processes never read the same value.
-    updated = conn.execute(counters.update().where(*where).values(value=counters.c.value + 1))
+    updated = conn.execute(counters.update().where(*where).values(value=counters.c.value + by))
     if updated.rowcount == 0:
-        conn.execute(counters.insert().values(issuer=issuer, name=name, value=1))
-        return 1
+        conn.execute(counters.insert().values(issuer=issuer, name=name, value=by))
+        return by
     return int(conn.execute(sa.select(counters.c.value).where(*where)).scalar_one())
 
 
@@ -201,3 +225,63 @@ def counter(conn: Connection, issuer: str, name: str) -> int:
         sa.select(counters.c.value).where(counters.c.issuer == issuer, counters.c.name == name)
     ).scalar()
     return 0 if value is None else int(value)
+
+
+_UPGRADE_PAGE = 1000
+"""Certificates parsed per page while an upgrade fills in ``subject_id``."""
+
+
+def upgrade(conn: Connection, version: int) -> None:
+    """Bring a store of schema ``version`` to the current one, inside the caller's
+    writing transaction (DDL is transactional on SQLite and PostgreSQL: a failed
+    upgrade leaves the store as it was)."""
+    if version < 3:
+        # 3: subject_id and the indexes of list/export's filters.
+        conn.exec_driver_sql(f"ALTER TABLE {certificates.name} ADD COLUMN subject_id TEXT")
+        _fill_subject_ids(conn)
+    for index in sorted(certificates.indexes, key=lambda index: str(index.name)):
+        index.create(conn, checkfirst=True)
+
+
+def _recorded_subject_id(row: Any) -> str | None:
+    try:
+        return subject_id_of(x509.load_der_x509_certificate(bytes(row.der)))
+    except ValueError as exc:
+        # The whole upgrade rolls back: the store stays as it was, readable by
+        # the trustkit that wrote it.
+        raise StoreError(
+            f"store upgrade: certificate {row.serial.lstrip('0') or '0'} of issuer "
+            f"{row.issuer}: recorded DER does not parse ({exc})"
+        ) from exc
+
+
+def _fill_subject_ids(conn: Connection) -> None:
+    # Only subjects whose text shows a serialNumber need their certificate parsed.
+    query = (
+        sa.select(certificates.c.issuer, certificates.c.serial, certificates.c.der)
+        .where(sa.func.lower(certificates.c.subject).like("%serialnumber=%"))
+        .order_by(certificates.c.issuer, certificates.c.serial)
+        .limit(_UPGRADE_PAGE)
+    )
+    after: tuple[str, str] | None = None
+    while True:
+        page = query
+        if after is not None:
+            page = page.where(sa.tuple_(certificates.c.issuer, certificates.c.serial) > after)
+        rows = conn.execute(page).all()
+        values = [
+            {"i": row.issuer, "s": row.serial, "v": _recorded_subject_id(row)} for row in rows
+        ]
+        if values:
+            conn.execute(
+                certificates.update()
+                .where(
+                    certificates.c.issuer == sa.bindparam("i"),
+                    certificates.c.serial == sa.bindparam("s"),
+                )
+                .values(subject_id=sa.bindparam("v")),
+                values,
+            )
+        if len(rows) < _UPGRADE_PAGE:
+            return
+        after = (rows[-1].issuer, rows[-1].serial)

@@ -26,15 +26,19 @@ from ..names import format_name
 from ..serials import new_serial
 from . import (
     SCHEMA_VERSION,
+    UPGRADABLE_FROM,
     CertificateRecord,
     CertStatus,
     CRLEntries,
     CRLPublication,
     CRLRecord,
     IssueItem,
+    RecordQuery,
+    Revocation,
     RevokedEntry,
     SerialStatus,
     _crl,
+    _listing,
 )
 from ._entry import encode_revoked_entry
 from ._schema import (
@@ -51,6 +55,8 @@ from ._schema import (
     record_of,
     sans_of,
     serial_key,
+    subject_id_of,
+    upgrade,
     when,
 )
 
@@ -157,17 +163,29 @@ class SQLStore:
             return
         with self._writer.begin() as conn:
             metadata.create_all(conn)
+            # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the
+            # write lock): a second process opening the store meanwhile waits
+            # here, then reads the version the first one wrote and upgrades nothing.
             version = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+                sa.select(meta_table.c.value)
+                .where(meta_table.c.key == "schema_version")
+                .with_for_update()
             ).scalar()
             if version is None:
                 conn.execute(
                     meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
                 )
+            elif UPGRADABLE_FROM <= int(version) < SCHEMA_VERSION:
+                upgrade(conn, int(version))
+                conn.execute(
+                    meta_table.update()
+                    .where(meta_table.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
             elif int(version) != SCHEMA_VERSION:
                 raise StoreError(
                     f"store {self.url}: schema version {version}, this trustkit reads "
-                    f"version {SCHEMA_VERSION}"
+                    f"version {SCHEMA_VERSION} and upgrades from {UPGRADABLE_FROM}"
                 )
 
     def issue(
@@ -306,6 +324,7 @@ class SQLStore:
             "status": CertStatus.VALID.value,
             "issued_at": utc(at),
             "shard": shard,
+            "subject_id": subject_id_of(cert),
         }
 
     @staticmethod
@@ -324,6 +343,7 @@ class SQLStore:
             status=CertStatus.VALID,
             issued_at=values["issued_at"],
             shard=values["shard"],
+            subject_id=values["subject_id"],
             built=built,
         )
 
@@ -344,15 +364,30 @@ class SQLStore:
             raise NotFoundError(serial)
         return record
 
+    def list(
+        self,
+        issuer: str,
+        query: RecordQuery | None = None,
+        *,
+        status: CertStatus | None = None,
+        der: bool = True,
+    ) -> Iterator[CertificateRecord]:
+        select = _listing.first_page(issuer, _listing.with_status(query, status), der=der)
+        return _listing.records(select, self._read_page)
+
     @reconnecting
-    def list(self, issuer: str, *, status: CertStatus | None = None) -> Iterator[CertificateRecord]:
-        query = certificates.select().where(certificates.c.issuer == issuer)
-        if status is not None:
-            query = query.where(certificates.c.status == status.value)
-        query = query.order_by(certificates.c.issued_at, certificates.c.serial)
+    def _read_page(self, select: sa.Select[Any]) -> Sequence[Any]:
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return iter([record_of(row) for row in rows])
+            return conn.execute(select).all()
+
+    @reconnecting
+    def highest_serial(self, issuer: str, query: RecordQuery | None = None) -> int | None:
+        select = sa.select(sa.func.max(certificates.c.serial)).where(
+            *_listing.conditions(issuer, query or RecordQuery())
+        )
+        with self._engine.connect() as conn:
+            highest = conn.execute(select).scalar()
+        return None if highest is None else int(highest, 16)
 
     @reconnecting
     def revoke(
@@ -394,6 +429,72 @@ class SQLStore:
                 # Another process created the revocation counter first; go again.
                 continue
         raise StoreError(f"store {self.url}: revocation of {serial:X} could not be recorded")
+
+    @reconnecting
+    def revoke_many(self, issuer: str, revocations: Sequence[Revocation], *, at: datetime) -> int:
+        if not revocations:
+            return 0
+        revoked_at = utc(at)
+        keys: dict[str, Revocation] = {}
+        for item in revocations:
+            key = serial_key(item.serial)
+            if key in keys:
+                raise AlreadyRevokedError(item.serial, revoked_at)
+            keys[key] = item
+        # In serial order: the sequence numbers (and so a delta CRL's content)
+        # do not depend on the order the batch came in.
+        ordered = sorted(keys)
+        invalidity = {key: _listing.utc_or_none(keys[key].invalidity_date) for key in ordered}
+        entries = [
+            encode_revoked_entry(
+                keys[key].serial, revoked_at, keys[key].reason.value, invalidity[key]
+            )
+            for key in ordered
+        ]
+        for _ in range(2):
+            try:
+                with self._writer.begin() as conn:
+                    self._check_revocable(conn, issuer, ordered)
+                    last = advance(conn, issuer, REVOCATION_COUNTER, by=len(ordered))
+                    first = last - len(ordered) + 1
+                    rows = [
+                        (
+                            revoked_at,
+                            keys[key].reason.value,
+                            invalidity[key],
+                            first + index,
+                            entry,
+                            issuer,
+                            key,
+                        )
+                        for index, (key, entry) in enumerate(zip(ordered, entries, strict=True))
+                    ]
+                    _listing.revoke_rows(conn, rows)
+                return len(ordered)
+            except IntegrityError:
+                # Another process created the revocation counter first; go again.
+                continue
+        raise StoreError(f"store {self.url}: bulk revocation could not be recorded")
+
+    @staticmethod
+    def _check_revocable(conn: sa.Connection, issuer: str, keys: Sequence[str]) -> None:
+        """Every one of ``keys`` issued by ``issuer`` and not revoked, read inside the
+        writing transaction (so under its lock)."""
+        found: dict[str, Any] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            query = sa.select(
+                certificates.c.serial, certificates.c.status, certificates.c.revocation_time
+            ).where(
+                certificates.c.issuer == issuer,
+                certificates.c.serial.in_(keys[start : start + _IN_CHUNK]),
+            )
+            found.update((row.serial, row) for row in conn.execute(query))
+        for key in keys:
+            row = found.get(key)
+            if row is None:
+                raise NotFoundError(int(key, 16))
+            if row.status == CertStatus.REVOKED.value:
+                raise AlreadyRevokedError(int(key, 16), utc(row.revocation_time))
 
     @reconnecting
     def revoked(self, issuer: str, *, shard: int | None = None) -> Iterator[RevokedEntry]:
