@@ -33,6 +33,7 @@ from ._model import ValidationResult
 __all__ = [
     "MAX_CERTIFICATES",
     "MAX_CRLS",
+    "MAX_NAMES",
     "MAX_RESULTS",
     "MAX_SIGNATURES",
     "RESULTS",
@@ -53,6 +54,8 @@ MAX_CERTIFICATES = 2048
 """Certificates whose parsed facts are kept."""
 MAX_SIGNATURES = 8192
 """Signature check results kept."""
+MAX_NAMES = 4096
+"""Normalized names kept, by their DER encoding."""
 
 
 class LruCache(Generic[K, V]):
@@ -190,27 +193,50 @@ class CertFacts:
         """The SubjectPublicKeyInfo DER; for a key cryptography cannot load, a marker
         followed by the TBSCertificate, which no loadable key can equal."""
         if self._spki is None:
+            # The key loaded once for the key checks (public_key_of) serves here too.
+            key = self.key
             try:
-                self._spki = self.cert.public_key().public_bytes(
+                public = key if key is not None else self.cert.public_key()
+                self._spki = public.public_bytes(
                     serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
                 )
             except (ValueError, UnsupportedAlgorithm, TypeError):
                 self._spki = b"?" + self.cert.tbs_certificate_bytes
         return self._spki
 
+    def _raw_encoding(self) -> CertificateEncoding | None:
+        try:
+            return self.encoding
+        except DecodeError:
+            return None
+
     @property
     def subject_norm(self) -> NormalizedName:
         """The subject for RFC 5280 7.1 comparison (ValueError and others pass through)."""
         if self._subject_norm is None:
-            self._subject_norm = normalize_name(self.cert.subject)
+            encoding = self._raw_encoding()
+            self._subject_norm = _normalized(
+                encoding.subject if encoding is not None else None, self.cert, "subject"
+            )
         return self._subject_norm
 
     @property
     def issuer_norm(self) -> NormalizedName:
         """The issuer for RFC 5280 7.1 comparison."""
         if self._issuer_norm is None:
-            self._issuer_norm = normalize_name(self.cert.issuer)
+            encoding = self._raw_encoding()
+            self._issuer_norm = _normalized(
+                encoding.issuer if encoding is not None else None, self.cert, "issuer"
+            )
         return self._issuer_norm
+
+    @property
+    def subject_empty(self) -> bool:
+        """Whether the subject is an empty name (without normalizing it)."""
+        encoding = self._raw_encoding()
+        if encoding is not None:
+            return encoding.subject_empty
+        return not self.cert.subject.rdns
 
     @property
     def subject_text(self) -> str:
@@ -259,6 +285,21 @@ class CertFacts:
         return self._serial
 
 
+def _normalized(raw: bytes | None, cert: x509.Certificate, field: str) -> NormalizedName:
+    """The normalized ``field`` name of ``cert``, whose DER element is ``raw``.
+
+    A name is a function of its encoding, so names are normalized once per encoding
+    (``None``: not known) and shared: a new leaf's issuer is its CA's subject, found
+    here without building the name again. Parse errors pass through, uncached.
+    """
+    found = _NAMES.get(raw) if raw is not None else None
+    if found is None:
+        found = normalize_name(cert.subject if field == "subject" else cert.issuer)
+        if raw is not None:
+            _NAMES.put(raw, found)
+    return found
+
+
 class CrlFacts:
     """What revocation checking reads from one CRL, computed on first use.
 
@@ -303,6 +344,7 @@ MAX_CRLS = 32
 _FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES, refresh=False)
 _CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
 _facts_get = _FACTS._data.get  # the mapping is cleared, never replaced
+_NAMES: LruCache[bytes, NormalizedName] = LruCache(MAX_NAMES, refresh=False)
 _SIGNATURES: LruCache[bytes, bool] = LruCache(MAX_SIGNATURES)
 RESULTS: LruCache[Hashable, ValidationResult] = LruCache(MAX_RESULTS)
 """Successful validation results; CRLs are named in the keys by :attr:`CrlFacts.token`."""
@@ -345,5 +387,6 @@ def clear_caches() -> None:
     """Forget every cached fact and signature result."""
     _FACTS.clear()
     _CRL_FACTS.clear()
+    _NAMES.clear()
     _SIGNATURES.clear()
     RESULTS.clear()

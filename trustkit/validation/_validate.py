@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..matching import NormalizedName
 from ..names import format_name
-from ._cache import RESULTS, crl_facts_of, facts_of, signature_cached
+from ._cache import RESULTS, LruCache, crl_facts_of, facts_of, signature_cached
 from ._crypto import (
     certificate_signed_by,
     curve_encoding_problem,
@@ -69,13 +69,96 @@ def _spki(cert: x509.Certificate) -> bytes:
     return facts_of(cert).spki
 
 
+class _Unset:
+    """Marks a value not computed yet where ``None`` is a value."""
+
+
+_UNSET = _Unset()
+
+MAX_POOLS = 32
+"""Sets of anchors and intermediates whose index is kept."""
+MAX_RANKINGS = 256
+"""Ranked candidate lists kept per set, by issuer name and authority key identifier."""
+
+
+class _PoolIndex:
+    """What path building derives from one set of trust anchors and intermediates.
+
+    Shared by every validation given the very same certificate objects (a server
+    that validates each client against its configured anchors and chain): the
+    anchors and the pool without duplicates, the certificates by subject, the
+    ranked candidates for an issuer, and the parts of a result key that come from
+    these certificates. All of it is a function of the certificates alone; the work
+    it stands for is still counted in each validation (``_Builder.candidates``).
+    """
+
+    def __init__(
+        self, anchors: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate]
+    ) -> None:
+        # The given objects, kept: while this entry lives no id in its key is reused.
+        self.given = (tuple(anchors), tuple(intermediates))
+        self.anchors = list(dict.fromkeys(anchors))
+        self.anchor_set = set(self.anchors)
+        self.anchor_names: set[NormalizedName] = set()
+        for anchor in self.anchors:
+            with contextlib.suppress(*_PARSE_ERRORS):
+                self.anchor_names.add(facts_of(anchor).subject_norm)
+        self.pool = [c for c in dict.fromkeys(intermediates) if c not in self.anchor_set]
+        self.by_subject: dict[NormalizedName, list[x509.Certificate]] = {}
+        for cert in [*self.anchors, *self.pool]:
+            _index(self.by_subject, cert)
+        self.ranked: LruCache[tuple[NormalizedName, bytes | None], list[x509.Certificate]] = (
+            LruCache(MAX_RANKINGS)
+        )
+        self._key_part: tuple[object, list[datetime]] | _Unset | None = _UNSET
+
+    def key_part(self) -> tuple[object, list[datetime]] | None:
+        """The anchors' and intermediates' share of a result key (their DER) and their
+        validity bounds, sorted; ``None`` when one cannot be parsed."""
+        if isinstance(self._key_part, _Unset):
+            anchors, pool = self.given
+            try:
+                instants = sorted(t for c in (*anchors, *pool) for t in facts_of(c).validity)
+                ders = (
+                    tuple(facts_of(c).der for c in anchors),
+                    tuple(facts_of(c).der for c in pool),
+                )
+                self._key_part = (ders, instants)
+            except _PARSE_ERRORS:
+                self._key_part = None
+        return self._key_part
+
+
+_POOLS: LruCache[tuple[tuple[int, ...], tuple[int, ...]], _PoolIndex] = LruCache(MAX_POOLS)
+
+
+def _pool_index(
+    anchors: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate]
+) -> _PoolIndex:
+    key = (tuple(map(id, anchors)), tuple(map(id, intermediates)))
+    index = _POOLS.get(key)
+    if index is None:
+        index = _PoolIndex(anchors, intermediates)
+        _POOLS.put(key, index)
+    return index
+
+
+def _index(
+    by_subject: dict[NormalizedName, list[x509.Certificate]], cert: x509.Certificate
+) -> None:
+    try:
+        key = facts_of(cert).subject_norm
+    except _PARSE_ERRORS:
+        return
+    by_subject.setdefault(key, []).append(cert)
+
+
 class _Builder:
     """Candidate issuers, signature cache and work counter for one validation."""
 
     def __init__(
         self,
-        anchors: Sequence[x509.Certificate],
-        intermediates: Iterable[x509.Certificate],
+        index: _PoolIndex,
         policy: ValidationPolicy,
         fetcher: HttpFetcher | None,
     ) -> None:
@@ -84,28 +167,21 @@ class _Builder:
         self.work = 0
         self.signature_checks = 0
         self.name_constraint_checks = 0
-        self.anchors = list(dict.fromkeys(anchors))
-        self.anchor_set = set(self.anchors)
-        self._anchor_names: set[NormalizedName] = set()
-        for anchor in self.anchors:
-            with contextlib.suppress(*_PARSE_ERRORS):
-                self._anchor_names.add(facts_of(anchor).subject_norm)
-        self.pool = [c for c in dict.fromkeys(intermediates) if c not in self.anchor_set]
-        self._by_subject: dict[NormalizedName, list[x509.Certificate]] = {}
-        for cert in [*self.anchors, *self.pool]:
-            self._index(cert)
+        self._shared = index
+        self.anchors = index.anchors
+        self.anchor_set = index.anchor_set
+        self._anchor_names = index.anchor_names
+        if fetcher is None:
+            self.pool = index.pool
+            self._by_subject = index.by_subject
+        else:  # fetched issuers join this validation's pool only
+            self.pool = list(index.pool)
+            self._by_subject = {name: list(certs) for name, certs in index.by_subject.items()}
+        self._ranked_here: set[tuple[NormalizedName, bytes | None]] = set()
         self._sig_cache: dict[tuple[int, int], bool] = {}
-        self._ranked: dict[tuple[NormalizedName, bytes | None], list[x509.Certificate]] = {}
         self._fetched_urls: set[str] = set()
         self.last_failure: tuple[int, str] | None = None
         self.signers_in_progress: set[x509.Certificate] = set()
-
-    def _index(self, cert: x509.Certificate) -> None:
-        try:
-            key = facts_of(cert).subject_norm
-        except _PARSE_ERRORS:
-            return
-        self._by_subject.setdefault(key, []).append(cert)
 
     def spend(self, amount: int = 1) -> None:
         self.work += amount
@@ -149,12 +225,12 @@ class _Builder:
         return ok
 
     def candidates(self, cert: x509.Certificate) -> list[x509.Certificate]:
-        """Possible issuers of ``cert``, the most promising first."""
+        """Possible issuers of ``cert``, the most promising first (a list not to change)."""
         issuer = facts_of(cert).issuer_norm
-        found = list(self._by_subject.get(issuer, ()))
+        found = self._by_subject.get(issuer, [])
         if not found and self.fetcher is not None:
             self._fetch_issuers(cert)
-            found = list(self._by_subject.get(issuer, ()))
+            found = self._by_subject.get(issuer, [])
         aki: bytes | None = None
         try:
             ext = get_extension(cert, x509.AuthorityKeyIdentifier)
@@ -162,11 +238,18 @@ class _Builder:
         except MalformedCertificate:
             aki = None
         memo_key = (issuer, aki)
-        if self.fetcher is None and memo_key in self._ranked:
-            # Twins of one CA share their issuer's candidates: ranked once, not per twin.
-            return self._ranked[memo_key]
-        # Ranking reads every candidate's extensions: work, counted as such, so that a
-        # pool of thousands of certificates under one name is refused before it is sorted.
+        # Ranking reads every candidate's extensions: work, counted as such (once per
+        # validation and issuer, as if ranked here), so that a pool of thousands of
+        # certificates under one name is refused before it is sorted.
+        if self.fetcher is None:
+            # Twins of one CA, and the leaves of one CA in every validation against the
+            # same pool, share their issuer's candidates: ranked once, not per leaf.
+            shared = self._shared.ranked.get(memo_key)
+            if shared is not None:
+                if memo_key not in self._ranked_here:
+                    self._ranked_here.add(memo_key)
+                    self.spend(len(found))
+                return shared
         self.spend(len(found))
 
         def rank(candidate: x509.Certificate) -> tuple[int, int]:
@@ -189,7 +272,8 @@ class _Builder:
 
         ranked = sorted(found, key=rank)
         if self.fetcher is None:
-            self._ranked[memo_key] = ranked
+            self._ranked_here.add(memo_key)
+            self._shared.ranked.put(memo_key, ranked)
         return ranked
 
     def _fetch_issuers(self, cert: x509.Certificate) -> None:
@@ -211,7 +295,7 @@ class _Builder:
             for fetched in self.fetcher.fetch_certificates(location.value):
                 if fetched not in self.anchor_set and fetched not in self.pool:
                     self.pool.append(fetched)
-                    self._index(fetched)
+                    _index(self._by_subject, fetched)
 
     def paths(self, cert: x509.Certificate) -> Iterator[list[x509.Certificate]]:
         """Every path from ``cert`` to an anchor, depth first, as they are found."""
@@ -318,9 +402,10 @@ def validate(
         raise TypeError("crls: expected cryptography x509.CertificateRevocationList objects")
     if not all(isinstance(r, ocsp.OCSPResponse) for r in ocsp_list):
         raise TypeError("ocsp_responses: expected cryptography ocsp.OCSPResponse objects")
+    index = _pool_index(anchors, pool)
     key = None
     if fetcher is None and not ocsp_list:
-        key = _result_key(cert, anchors, pool, at, purpose, hostname, crl_list, policy)
+        key = _result_key(cert, index, at, purpose, hostname, crl_list, policy)
         if key is not None:
             cached = RESULTS.get(key)
             if cached is not None:
@@ -338,6 +423,7 @@ def validate(
             policy,
             fetcher,
             depth=0,
+            builder=_Builder(index, policy, fetcher),
         )
     except TrustkitError:
         raise
@@ -365,8 +451,7 @@ def validate(
 
 def _result_key(
     cert: x509.Certificate,
-    anchors: Sequence[x509.Certificate],
-    pool: Sequence[x509.Certificate],
+    index: _PoolIndex,
     at: datetime,
     purpose: Purpose,
     hostname: str | None,
@@ -382,27 +467,31 @@ def _result_key(
     through comparisons with the validity bounds of the certificates given and with
     the CRLs' thisUpdate and nextUpdate (RFC 5280 6.1.3 a 2, 6.3.3 a); so every
     ``at`` that sorts the same way among those instants, equal to the same one or
-    strictly between the same two, gives the same result.
+    strictly between the same two, gives the same result. Where it sorts is counted:
+    the anchors' and intermediates' instants are sorted once per pool
+    (:meth:`_PoolIndex.key_part`), the certificate's and the CRLs' added to the count.
     """
+    shared = index.key_part()
+    if shared is None:
+        return None
+    ders, instants = shared
     try:
-        certs = [cert, *anchors, *pool]
-        instants: list[datetime] = []
-        for c in certs:
-            instants += facts_of(c).validity
+        own = list(facts_of(cert).validity)
         for crl in crls:
-            instants.append(crl.last_update_utc)
+            own.append(crl.last_update_utc)
             if crl.next_update_utc is not None:
-                instants.append(crl.next_update_utc)
+                own.append(crl.next_update_utc)
     except _PARSE_ERRORS:
         return None
-    instants.sort()
+    # bisect_left and bisect_right over all the instants sorted together.
+    before = bisect.bisect_left(instants, at) + sum(1 for t in own if t < at)
+    through = bisect.bisect_right(instants, at) + sum(1 for t in own if t <= at)
     return (
         facts_of(cert).der,
-        tuple(facts_of(c).der for c in anchors),
-        tuple(facts_of(c).der for c in pool),
+        ders,
         tuple(crl_facts_of(c).token for c in crls),
-        bisect.bisect_left(instants, at),
-        bisect.bisect_right(instants, at),
+        before,
+        through,
         purpose,
         hostname,
         policy,
@@ -424,7 +513,9 @@ def _validate(
     depth: int,
     builder: _Builder | None = None,
 ) -> ValidationResult:
-    builder = builder if builder is not None else _Builder(anchors, pool, policy, fetcher)
+    builder = (
+        builder if builder is not None else _Builder(_pool_index(anchors, pool), policy, fetcher)
+    )
     anchor_set = set(anchors)
 
     def validate_signer(signer: x509.Certificate, anchor: x509.Certificate, d: int) -> str | None:
