@@ -37,6 +37,8 @@ class CertificateEncoding:
     the name alone, so that the name is parsed once however many certificates carry it."""
     subject: bytes
     """The subject Name as encoded (its whole DER element)."""
+    public_key_info: bytes
+    """The subjectPublicKeyInfo as encoded (its whole DER element)."""
 
     @property
     def subject_empty(self) -> bool:
@@ -79,6 +81,9 @@ def certificate_encoding(der: bytes) -> CertificateEncoding:
         tag, _, subject_end = _element(der, validity_end, "subject")
         if tag != 0x30 or subject_end > tbs_end:
             raise ValueError("subject: not a SEQUENCE inside the TBSCertificate")
+        _, _, key_end = _element(der, subject_end, "subjectPublicKeyInfo")
+        if key_end > tbs_end:
+            raise ValueError("subjectPublicKeyInfo: outside the TBSCertificate")
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise DecodeError(f"certificate: cannot be decoded ({exc})") from exc
     return CertificateEncoding(
@@ -86,4 +91,5 @@ def certificate_encoding(der: bytes) -> CertificateEncoding:
         well_encoded,
         issuer=der[signature_end:issuer_end],
         subject=der[validity_end:subject_end],
+        public_key_info=der[subject_end:key_end],
     )

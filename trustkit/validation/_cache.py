@@ -11,6 +11,7 @@ entry lives; signature results are keyed by the bytes that decide them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import threading
@@ -22,12 +23,18 @@ from typing import Generic, TypeVar
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from .._asn1 import CertificateEncoding, certificate_encoding
+from .._asn1 import (
+    CertificateEncoding,
+    certificate_encoding,
+    public_key_info_ec_parameters,
+)
+from .._asn1 import curve_encoding_problem as ec_curve_problem
 from ..errors import DecodeError
 from ..matching import NormalizedName, normalize_name
 from ..names import format_name
-from ._crypto import PublicKey, public_key_of, serial_of
+from ._crypto import PublicKey, curve_encoding_problem, public_key_of, serial_of
 from ._model import ValidationResult
 
 __all__ = [
@@ -142,6 +149,7 @@ class CertFacts:
         "_key",
         "_serial",
         "_spki",
+        "_subject_name",
         "_subject_norm",
         "_subject_text",
         "_validity",
@@ -158,6 +166,7 @@ class CertFacts:
         self._subject_norm: NormalizedName | None = None
         self._issuer_norm: NormalizedName | None = None
         self._subject_text: str | None = None
+        self._subject_name: x509.Name | None = None
         self._encoding: CertificateEncoding | DecodeError | None = None
         self._serial: int | None = None
         self._validity: tuple[datetime, datetime] | None = None
@@ -184,8 +193,11 @@ class CertFacts:
         except EXTENSION_ERRORS as exc:
             return _Malformed(str(exc))
         found: dict[type, x509.Extension[x509.ExtensionType]] = {}
-        for ext in extensions:
+        by_oid: dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]] = {}
+        for ext in extensions:  # one pass for both views
             found.setdefault(type(ext.value), ext)
+            by_oid[ext.oid] = ext
+        self._by_oid = by_oid
         return found
 
     @property
@@ -204,6 +216,19 @@ class CertFacts:
                 self._spki = b"?" + self.cert.tbs_certificate_bytes
         return self._spki
 
+    def curve_encoding_problem(self) -> str | None:
+        """Why the EC key must not be used although cryptography read it (explicit or
+        absent curve parameters, RFC 5480 2.1.1), or ``None``: the subjectPublicKeyInfo
+        found by the :attr:`encoding` walk, not a second walk of the certificate."""
+        key = self.key
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            return None
+        encoding = self._raw_encoding()
+        if encoding is not None:
+            with contextlib.suppress(DecodeError):  # else the whole walk says why
+                return ec_curve_problem(public_key_info_ec_parameters(encoding.public_key_info))
+        return curve_encoding_problem(key, self.der)
+
     def _raw_encoding(self) -> CertificateEncoding | None:
         try:
             return self.encoding
@@ -216,7 +241,7 @@ class CertFacts:
         if self._subject_norm is None:
             encoding = self._raw_encoding()
             self._subject_norm = _normalized(
-                encoding.subject if encoding is not None else None, self.cert, "subject"
+                encoding.subject if encoding is not None else None, lambda: self.subject_name
             )
         return self._subject_norm
 
@@ -226,7 +251,7 @@ class CertFacts:
         if self._issuer_norm is None:
             encoding = self._raw_encoding()
             self._issuer_norm = _normalized(
-                encoding.issuer if encoding is not None else None, self.cert, "issuer"
+                encoding.issuer if encoding is not None else None, lambda: self.cert.issuer
             )
         return self._issuer_norm
 
@@ -239,10 +264,17 @@ class CertFacts:
         return not self.cert.subject.rdns
 
     @property
+    def subject_name(self) -> x509.Name:
+        """The subject, built once (cryptography builds a new Name on each access)."""
+        if self._subject_name is None:
+            self._subject_name = self.cert.subject
+        return self._subject_name
+
+    @property
     def subject_text(self) -> str:
         """The subject as RFC 4514 text."""
         if self._subject_text is None:
-            self._subject_text = format_name(self.cert.subject)
+            self._subject_text = format_name(self.subject_name)
         return self._subject_text
 
     @property
@@ -266,6 +298,8 @@ class CertFacts:
 
     def extensions_by_oid(self) -> dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]]:
         """Every extension by OID (the last of duplicates); a parse error raises each time."""
+        if self._by_oid is None and self._extensions is None:
+            self._extensions = self._by_type()  # sets _by_oid unless malformed
         if self._by_oid is None:
             self._by_oid = {ext.oid: ext for ext in self.cert.extensions}
         return self._by_oid
@@ -285,8 +319,8 @@ class CertFacts:
         return self._serial
 
 
-def _normalized(raw: bytes | None, cert: x509.Certificate, field: str) -> NormalizedName:
-    """The normalized ``field`` name of ``cert``, whose DER element is ``raw``.
+def _normalized(raw: bytes | None, name: Callable[[], x509.Name]) -> NormalizedName:
+    """The normalized ``name()``, whose DER element is ``raw``.
 
     A name is a function of its encoding, so names are normalized once per encoding
     (``None``: not known) and shared: a new leaf's issuer is its CA's subject, found
@@ -294,7 +328,7 @@ def _normalized(raw: bytes | None, cert: x509.Certificate, field: str) -> Normal
     """
     found = _NAMES.get(raw) if raw is not None else None
     if found is None:
-        found = normalize_name(cert.subject if field == "subject" else cert.issuer)
+        found = normalize_name(name())
         if raw is not None:
             _NAMES.put(raw, found)
     return found

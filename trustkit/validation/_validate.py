@@ -26,7 +26,6 @@ from ..names import format_name
 from ._cache import RESULTS, LruCache, crl_facts_of, facts_of, signature_cached
 from ._crypto import (
     certificate_signed_by,
-    curve_encoding_problem,
     key_problem,
     signature_problem,
 )
@@ -623,9 +622,7 @@ def _check_path(
             continue
         memo_key = ("key problem", algorithms)
         if memo_key not in facts.memo:  # a function of the key and the algorithm policy
-            facts.memo[memo_key] = key_problem(key, algorithms) or curve_encoding_problem(
-                key, facts.der
-            )
+            facts.memo[memo_key] = key_problem(key, algorithms) or facts.curve_encoding_problem()
         why = facts.memo[memo_key]
         if why is not None:
             raise disallowed(index, str(why))
