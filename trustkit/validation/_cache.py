@@ -41,8 +41,10 @@ __all__ = [
     "MAX_CERTIFICATES",
     "MAX_CRLS",
     "MAX_NAMES",
+    "MAX_POOLS",
     "MAX_RESULTS",
     "MAX_SIGNATURES",
+    "POOL_INDEXES",
     "RESULTS",
     "CertFacts",
     "CrlFacts",
@@ -62,6 +64,8 @@ MAX_CERTIFICATES = 2048
 MAX_SIGNATURES = 8192
 """Signature check results kept."""
 MAX_NAMES = 4096
+MAX_POOLS = 32
+"""Sets of anchors and intermediates whose path-building index is kept."""
 """Normalized names kept, by their DER encoding."""
 
 
@@ -380,6 +384,9 @@ _CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
 _facts_get = _FACTS._data.get  # the mapping is cleared, never replaced
 _NAMES: LruCache[bytes, NormalizedName] = LruCache(MAX_NAMES, refresh=False)
 _SIGNATURES: LruCache[bytes, bool] = LruCache(MAX_SIGNATURES)
+POOL_INDEXES: LruCache[tuple[tuple[int, ...], tuple[int, ...]], object] = LruCache(MAX_POOLS)
+"""Path building's index of a set of anchors and intermediates, by the ids of the
+objects it holds (``trustkit.validation._build.pool_index``)."""
 RESULTS: LruCache[Hashable, ValidationResult] = LruCache(MAX_RESULTS)
 """Successful validation results; CRLs are named in the keys by :attr:`CrlFacts.token`."""
 _TOKENS = itertools.count()
@@ -422,5 +429,6 @@ def clear_caches() -> None:
     _FACTS.clear()
     _CRL_FACTS.clear()
     _NAMES.clear()
+    POOL_INDEXES.clear()
     _SIGNATURES.clear()
     RESULTS.clear()
