@@ -32,6 +32,19 @@ class CertificateEncoding:
     """signatureAlgorithm equals the TBSCertificate signature field (RFC 5280 4.1.1.2)."""
     validity_times_well_encoded: bool
     """No GeneralizedTime for a year UTCTime can hold, 1950 to 2049 (RFC 5280 4.1.2.5)."""
+    issuer: bytes
+    """The issuer Name as encoded (its whole DER element): a key for what is derived from
+    the name alone, so that the name is parsed once however many certificates carry it."""
+    subject: bytes
+    """The subject Name as encoded (its whole DER element)."""
+    public_key_info: bytes
+    """The subjectPublicKeyInfo as encoded (its whole DER element)."""
+
+    @property
+    def subject_empty(self) -> bool:
+        """The subject is the empty SEQUENCE (RFC 5280 4.1.2.6: the names are in
+        subjectAltName)."""
+        return self.subject == b"\x30\x00"  # DER: one form only (X.690 10.1)
 
 
 def certificate_encoding(der: bytes) -> CertificateEncoding:
@@ -65,6 +78,18 @@ def certificate_encoding(der: bytes) -> CertificateEncoding:
                 raise ValueError("validity: not a UTCTime or GeneralizedTime")
         if time_at != validity_end:
             raise ValueError("validity: more than two times")
+        tag, _, subject_end = _element(der, validity_end, "subject")
+        if tag != 0x30 or subject_end > tbs_end:
+            raise ValueError("subject: not a SEQUENCE inside the TBSCertificate")
+        _, _, key_end = _element(der, subject_end, "subjectPublicKeyInfo")
+        if key_end > tbs_end:
+            raise ValueError("subjectPublicKeyInfo: outside the TBSCertificate")
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise DecodeError(f"certificate: cannot be decoded ({exc})") from exc
-    return CertificateEncoding(same, well_encoded)
+    return CertificateEncoding(
+        same,
+        well_encoded,
+        issuer=der[signature_end:issuer_end],
+        subject=der[validity_end:subject_end],
+        public_key_info=der[subject_end:key_end],
+    )

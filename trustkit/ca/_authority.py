@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ..clock import Clock, SystemClock, utc
 from ..config import (
@@ -68,6 +66,7 @@ from ._directory import (
     write_directory,
 )
 from ._extensions import ProfileTemplate, certificate_builder, crl_url, make_template
+from ._preview import preview_certificate
 from ._records import Enrollment, IssuedCertificate, key_identifier
 
 __all__ = ["CertificateAuthority"]
@@ -486,8 +485,8 @@ class CertificateAuthority:
         """Every way ``request`` breaks the policy, and the certificate drafted for it.
 
         The request's own checks run first; then the certificate it would become
-        is built and judged by the validator's rules on its chain, signed for that
-        by a throwaway key (:func:`_preview`), never by the CA's.
+        is built and judged by the validator's rules on its chain, with a placeholder
+        signature (:func:`~trustkit.ca._preview.preview_certificate`), never the CA's.
         """
         violations = request_violations(request)
         if len(request.sans) > request.profile.max_sans:
@@ -496,7 +495,7 @@ class CertificateAuthority:
         shard = secrets.randbelow(shards) if shards > 0 else 0
         try:
             builder = self._builder(request, shard, path_length=request.path_length)
-            outcome = chain_outcome(request, _preview(builder, self.certificate))
+            outcome = chain_outcome(request, preview_certificate(builder, self.certificate))
         except (ValueError, TypeError) as exc:
             if not violations:  # else the request's own violations say why
                 violations.append(
@@ -614,33 +613,3 @@ class _Draft:
 
     builder: x509.CertificateBuilder
     shard: int
-
-
-@functools.cache
-def _throwaway_key(kind: str) -> PrivateKey:
-    if kind == "ed25519":
-        return ed25519.Ed25519PrivateKey.generate()
-    if kind == "rsa":
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    curves = {"secp384r1": ec.SECP384R1(), "secp521r1": ec.SECP521R1()}
-    return ec.generate_private_key(curves.get(kind, ec.SECP256R1()))
-
-
-def _preview(builder: x509.CertificateBuilder, issuer: x509.Certificate) -> x509.Certificate:
-    """The certificate ``builder`` makes, signed by a throwaway key of the issuer's kind
-    (so its signature algorithm is the one the CA will use) instead of the CA's key.
-
-    The chain rules read it and drop it: its signature verifies under no CA's key, so
-    it certifies nothing, and it is never stored.
-    """
-    public = issuer.public_key()
-    if isinstance(public, ed25519.Ed25519PublicKey):
-        kind = "ed25519"
-    elif isinstance(public, rsa.RSAPublicKey):
-        kind = "rsa"
-    elif isinstance(public, ec.EllipticCurvePublicKey):
-        kind = public.curve.name
-    else:
-        kind = "secp256r1"
-    key = _throwaway_key(kind)
-    return builder.serial_number(new_serial()).sign(key, signature_hash_for(key))

@@ -11,6 +11,7 @@ entry lives; signature results are keyed by the bytes that decide them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import threading
@@ -22,19 +23,28 @@ from typing import Generic, TypeVar
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from .._asn1 import CertificateEncoding, certificate_encoding
+from .._asn1 import (
+    CertificateEncoding,
+    certificate_encoding,
+    public_key_info_ec_parameters,
+)
+from .._asn1 import curve_encoding_problem as ec_curve_problem
 from ..errors import DecodeError
 from ..matching import NormalizedName, normalize_name
 from ..names import format_name
-from ._crypto import PublicKey, public_key_of, serial_of
+from ._crypto import PublicKey, curve_encoding_problem, public_key_of, serial_of
 from ._model import ValidationResult
 
 __all__ = [
     "MAX_CERTIFICATES",
     "MAX_CRLS",
+    "MAX_NAMES",
+    "MAX_POOLS",
     "MAX_RESULTS",
     "MAX_SIGNATURES",
+    "POOL_INDEXES",
     "RESULTS",
     "CertFacts",
     "CrlFacts",
@@ -53,6 +63,10 @@ MAX_CERTIFICATES = 2048
 """Certificates whose parsed facts are kept."""
 MAX_SIGNATURES = 8192
 """Signature check results kept."""
+MAX_NAMES = 4096
+MAX_POOLS = 32
+"""Sets of anchors and intermediates whose path-building index is kept."""
+"""Normalized names kept, by their DER encoding."""
 
 
 class LruCache(Generic[K, V]):
@@ -139,6 +153,7 @@ class CertFacts:
         "_key",
         "_serial",
         "_spki",
+        "_subject_name",
         "_subject_norm",
         "_subject_text",
         "_validity",
@@ -155,6 +170,7 @@ class CertFacts:
         self._subject_norm: NormalizedName | None = None
         self._issuer_norm: NormalizedName | None = None
         self._subject_text: str | None = None
+        self._subject_name: x509.Name | None = None
         self._encoding: CertificateEncoding | DecodeError | None = None
         self._serial: int | None = None
         self._validity: tuple[datetime, datetime] | None = None
@@ -181,8 +197,11 @@ class CertFacts:
         except EXTENSION_ERRORS as exc:
             return _Malformed(str(exc))
         found: dict[type, x509.Extension[x509.ExtensionType]] = {}
-        for ext in extensions:
+        by_oid: dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]] = {}
+        for ext in extensions:  # one pass for both views
             found.setdefault(type(ext.value), ext)
+            by_oid[ext.oid] = ext
+        self._by_oid = by_oid
         return found
 
     @property
@@ -190,33 +209,76 @@ class CertFacts:
         """The SubjectPublicKeyInfo DER; for a key cryptography cannot load, a marker
         followed by the TBSCertificate, which no loadable key can equal."""
         if self._spki is None:
+            # The key loaded once for the key checks (public_key_of) serves here too.
+            key = self.key
             try:
-                self._spki = self.cert.public_key().public_bytes(
+                public = key if key is not None else self.cert.public_key()
+                self._spki = public.public_bytes(
                     serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
                 )
             except (ValueError, UnsupportedAlgorithm, TypeError):
                 self._spki = b"?" + self.cert.tbs_certificate_bytes
         return self._spki
 
+    def curve_encoding_problem(self) -> str | None:
+        """Why the EC key must not be used although cryptography read it (explicit or
+        absent curve parameters, RFC 5480 2.1.1), or ``None``: the subjectPublicKeyInfo
+        found by the :attr:`encoding` walk, not a second walk of the certificate."""
+        key = self.key
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            return None
+        encoding = self._raw_encoding()
+        if encoding is not None:
+            with contextlib.suppress(DecodeError):  # else the whole walk says why
+                return ec_curve_problem(public_key_info_ec_parameters(encoding.public_key_info))
+        return curve_encoding_problem(key, self.der)
+
+    def _raw_encoding(self) -> CertificateEncoding | None:
+        try:
+            return self.encoding
+        except DecodeError:
+            return None
+
     @property
     def subject_norm(self) -> NormalizedName:
         """The subject for RFC 5280 7.1 comparison (ValueError and others pass through)."""
         if self._subject_norm is None:
-            self._subject_norm = normalize_name(self.cert.subject)
+            encoding = self._raw_encoding()
+            self._subject_norm = _normalized(
+                encoding.subject if encoding is not None else None, lambda: self.subject_name
+            )
         return self._subject_norm
 
     @property
     def issuer_norm(self) -> NormalizedName:
         """The issuer for RFC 5280 7.1 comparison."""
         if self._issuer_norm is None:
-            self._issuer_norm = normalize_name(self.cert.issuer)
+            encoding = self._raw_encoding()
+            self._issuer_norm = _normalized(
+                encoding.issuer if encoding is not None else None, lambda: self.cert.issuer
+            )
         return self._issuer_norm
+
+    @property
+    def subject_empty(self) -> bool:
+        """Whether the subject is an empty name (without normalizing it)."""
+        encoding = self._raw_encoding()
+        if encoding is not None:
+            return encoding.subject_empty
+        return not self.cert.subject.rdns
+
+    @property
+    def subject_name(self) -> x509.Name:
+        """The subject, built once (cryptography builds a new Name on each access)."""
+        if self._subject_name is None:
+            self._subject_name = self.cert.subject
+        return self._subject_name
 
     @property
     def subject_text(self) -> str:
         """The subject as RFC 4514 text."""
         if self._subject_text is None:
-            self._subject_text = format_name(self.cert.subject)
+            self._subject_text = format_name(self.subject_name)
         return self._subject_text
 
     @property
@@ -240,6 +302,8 @@ class CertFacts:
 
     def extensions_by_oid(self) -> dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]]:
         """Every extension by OID (the last of duplicates); a parse error raises each time."""
+        if self._by_oid is None and self._extensions is None:
+            self._extensions = self._by_type()  # sets _by_oid unless malformed
         if self._by_oid is None:
             self._by_oid = {ext.oid: ext for ext in self.cert.extensions}
         return self._by_oid
@@ -257,6 +321,21 @@ class CertFacts:
         if self._serial is None:
             self._serial = serial_of(self.cert)
         return self._serial
+
+
+def _normalized(raw: bytes | None, name: Callable[[], x509.Name]) -> NormalizedName:
+    """The normalized ``name()``, whose DER element is ``raw``.
+
+    A name is a function of its encoding, so names are normalized once per encoding
+    (``None``: not known) and shared: a new leaf's issuer is its CA's subject, found
+    here without building the name again. Parse errors pass through, uncached.
+    """
+    found = _NAMES.get(raw) if raw is not None else None
+    if found is None:
+        found = normalize_name(name())
+        if raw is not None:
+            _NAMES.put(raw, found)
+    return found
 
 
 class CrlFacts:
@@ -303,7 +382,11 @@ MAX_CRLS = 32
 _FACTS: LruCache[int, CertFacts] = LruCache(MAX_CERTIFICATES, refresh=False)
 _CRL_FACTS: LruCache[int, CrlFacts] = LruCache(MAX_CRLS)
 _facts_get = _FACTS._data.get  # the mapping is cleared, never replaced
+_NAMES: LruCache[bytes, NormalizedName] = LruCache(MAX_NAMES, refresh=False)
 _SIGNATURES: LruCache[bytes, bool] = LruCache(MAX_SIGNATURES)
+POOL_INDEXES: LruCache[tuple[tuple[int, ...], tuple[int, ...]], object] = LruCache(MAX_POOLS)
+"""Path building's index of a set of anchors and intermediates, by the ids of the
+objects it holds (``trustkit.validation._build.pool_index``)."""
 RESULTS: LruCache[Hashable, ValidationResult] = LruCache(MAX_RESULTS)
 """Successful validation results; CRLs are named in the keys by :attr:`CrlFacts.token`."""
 _TOKENS = itertools.count()
@@ -345,5 +428,7 @@ def clear_caches() -> None:
     """Forget every cached fact and signature result."""
     _FACTS.clear()
     _CRL_FACTS.clear()
+    _NAMES.clear()
+    POOL_INDEXES.clear()
     _SIGNATURES.clear()
     RESULTS.clear()

@@ -14,7 +14,7 @@ from .._asn1 import decode_policy_mappings
 from ..errors import DecodeError, PathValidationError
 from ..matching import NameConstraintState, constrained_names
 from ..names import format_name
-from ._cache import EXTENSION_ERRORS, facts_of
+from ._cache import EXTENSION_ERRORS, CertFacts, facts_of
 from ._model import ANY_POLICY, ValidationPolicy
 from ._policytree import PolicyTree, PolicyTreeTooLarge
 
@@ -53,8 +53,12 @@ class MalformedCertificate(Exception):
 
 def get_extension(cert: x509.Certificate, ext_type: type[E]) -> x509.Extension[E] | None:
     """The extension of ``ext_type``, ``None`` when absent; malformed raises internally."""
+    return _ext(facts_of(cert), ext_type)  # parsed once per certificate
+
+
+def _ext(facts: CertFacts, ext_type: type[E]) -> x509.Extension[E] | None:
     try:
-        return facts_of(cert).extension(ext_type)  # parsed once per certificate
+        return facts.extension(ext_type)
     except (ValueError, TypeError) as exc:  # malformed, or duplicated (RFC 5280 4.2)
         raise MalformedCertificate(f"extensions cannot be parsed ({exc})") from exc
 
@@ -122,23 +126,25 @@ def process_path(
         # The anchor's constraints are acted on, so it must not hold a critical
         # extension that is not understood (RFC 5280 4.2), as OpenSSL decides too.
         _check_critical(anchor, n, fail, "4.2, trust anchor")
-        nc = get_extension(anchor, x509.NameConstraints)
+        anchor_facts = facts_of(anchor)
+        nc = _ext(anchor_facts, x509.NameConstraints)
         if nc is not None:
             constraints = constraints.add(nc.value)
-        bc = get_extension(anchor, x509.BasicConstraints)
+        bc = _ext(anchor_facts, x509.BasicConstraints)
         if bc is not None and bc.value.path_length is not None:
             # 4.2.1.9: at most pathLenConstraint non-self-issued intermediates follow
             # the anchor (OpenSSL counts the same way).
             max_path_length = min(max_path_length, bc.value.path_length)
             room = bc.value.path_length
-        anchor_from, anchor_until = facts_of(anchor).validity
+        anchor_from, anchor_until = anchor_facts.validity
         if policy.check_anchor_validity and not anchor_from <= at <= anchor_until:
             raise fail(n, f"trust anchor is not valid at {at.isoformat()} (RFC 5280 6.1.1 d)")
-        working_issuer = facts_of(anchor).subject_norm  # names compared as in names_equal
+        working_issuer = anchor_facts.subject_norm  # names compared as in names_equal
 
         for i in range(1, n + 1):
             idx = n - i
             cert = path[idx]
+            facts = facts_of(cert)
             last = i == n
             self_issued = is_self_issued(cert)
 
@@ -146,7 +152,7 @@ def process_path(
             problem = signed_by(idx)
             if problem is not None:
                 raise fail(idx, problem)
-            not_before, not_after = facts_of(cert).validity
+            not_before, not_after = facts.validity
             if not not_before <= at:
                 raise fail(
                     idx,
@@ -159,7 +165,7 @@ def process_path(
                     f"expired: notAfter {not_after.isoformat()} is before "
                     f"{at.isoformat()} (RFC 5280 6.1.3 a 2)",
                 )
-            if facts_of(cert).issuer_norm != working_issuer:
+            if facts.issuer_norm != working_issuer:
                 raise fail(
                     idx,
                     f"issuer {format_name(cert.issuer)} is not the subject of the "
@@ -177,7 +183,7 @@ def process_path(
                     raise fail(idx, f"name constraints violated: {why} (RFC 5280 6.1.3 b, c)")
 
             # 6.1.3 (d, e, f): certificate policies.
-            cp = get_extension(cert, x509.CertificatePolicies)
+            cp = _ext(facts, x509.CertificatePolicies)
             if cp is not None and not tree.is_null:
                 tree.process_policies(
                     i, list(cp.value), inhibit_any > 0 or (not last and self_issued)
@@ -195,7 +201,7 @@ def process_path(
                 break
 
             # 6.1.4 preparation for the next certificate.
-            pairs = _policy_mappings(cert)
+            pairs = _policy_mappings(facts)
             if pairs is not None:
                 mappings: dict[x509.ObjectIdentifier, set[x509.ObjectIdentifier]] = {}
                 for issuer_policy, subject_policy in pairs:
@@ -213,8 +219,8 @@ def process_path(
                     i, {k: frozenset(v) for k, v in mappings.items()}, policy_mapping > 0, any_quals
                 )
 
-            working_issuer = facts_of(cert).subject_norm
-            nc = get_extension(cert, x509.NameConstraints)
+            working_issuer = facts.subject_norm
+            nc = _ext(facts, x509.NameConstraints)
             if nc is not None:
                 constraints = constraints.add(nc.value)
 
@@ -222,7 +228,7 @@ def process_path(
                 explicit_policy = max(explicit_policy - 1, 0)
                 policy_mapping = max(policy_mapping - 1, 0)
                 inhibit_any = max(inhibit_any - 1, 0)
-            pc = get_extension(cert, x509.PolicyConstraints)
+            pc = _ext(facts, x509.PolicyConstraints)
             if pc is not None:
                 rep = pc.value.require_explicit_policy
                 if rep is not None and rep < explicit_policy:
@@ -230,11 +236,11 @@ def process_path(
                 ipm = pc.value.inhibit_policy_mapping
                 if ipm is not None and ipm < policy_mapping:
                     policy_mapping = ipm
-            iap = get_extension(cert, x509.InhibitAnyPolicy)
+            iap = _ext(facts, x509.InhibitAnyPolicy)
             if iap is not None and iap.value.skip_certs < inhibit_any:
                 inhibit_any = iap.value.skip_certs
 
-            bc = get_extension(cert, x509.BasicConstraints)
+            bc = _ext(facts, x509.BasicConstraints)
             if bc is None or not bc.value.ca:
                 raise fail(
                     idx, "is used as a CA but basicConstraints cA is not true (RFC 5280 6.1.4 k)"
@@ -248,7 +254,7 @@ def process_path(
                 max_path_length = bc.value.path_length
             if bc.value.path_length is not None and (room is None or bc.value.path_length < room):
                 room = bc.value.path_length
-            ku = get_extension(cert, x509.KeyUsage)
+            ku = _ext(facts, x509.KeyUsage)
             if ku is not None and not ku.value.key_cert_sign:
                 raise fail(
                     idx,
@@ -262,7 +268,7 @@ def process_path(
         if explicit_policy > 0:
             explicit_policy -= 1
         if n >= 1:
-            pc = get_extension(ee, x509.PolicyConstraints)
+            pc = _ext(facts_of(ee), x509.PolicyConstraints)
             if pc is not None and pc.value.require_explicit_policy == 0:
                 explicit_policy = 0
             _check_critical(ee, 0, fail, "6.1.5 f")
@@ -289,19 +295,34 @@ def process_path(
 
 
 def _policy_mappings(
-    cert: x509.Certificate,
+    facts: CertFacts,
+) -> list[tuple[x509.ObjectIdentifier, x509.ObjectIdentifier]] | None:
+    memo = facts.memo
+    if "policy mappings" not in memo:  # a function of the certificate alone
+        try:
+            memo["policy mappings"] = _decode_policy_mappings(facts)
+        except MalformedCertificate as exc:
+            memo["policy mappings"] = exc
+    found = memo["policy mappings"]
+    if isinstance(found, MalformedCertificate):
+        raise MalformedCertificate(str(found))
+    return found  # type: ignore[return-value]
+
+
+def _decode_policy_mappings(
+    facts: CertFacts,
 ) -> list[tuple[x509.ObjectIdentifier, x509.ObjectIdentifier]] | None:
     # cryptography leaves policyMappings unrecognised; _asn1 decodes it.
     try:
-        ext = cert.extensions.get_extension_for_oid(ExtensionOID.POLICY_MAPPINGS)
-    except x509.ExtensionNotFound:
-        return None
+        ext = facts.extensions_by_oid().get(ExtensionOID.POLICY_MAPPINGS)
     except (
         ValueError,
         x509.DuplicateExtension,
         x509.UnsupportedGeneralNameType,
     ) as exc:  # RFC 5280 4.2: one of each
         raise MalformedCertificate(f"extensions cannot be parsed ({exc})") from exc
+    if ext is None:
+        return None
     value = ext.value
     if not isinstance(value, x509.UnrecognizedExtension):
         return None

@@ -46,7 +46,8 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
     """
     if cert.version is not x509.Version.v3:
         return "must be an X.509 v3 certificate (CABF 7.1.1)"
-    serial = facts_of(cert).serial
+    facts = facts_of(cert)
+    serial = facts.serial
     # Serials bind the issuer; a root's was never checked by anyone (Starfield Root
     # Certificate Authority - G2, still trusted, has serial 0).
     if serial <= 0 and not is_anchor:
@@ -54,14 +55,14 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
     if (serial.bit_length() // 8 + 1) > MAX_SERIAL_OCTETS and not is_anchor:
         return "serial number is longer than 20 octets (RFC 5280 4.1.2.2)"
     try:
-        times_ok = facts_of(cert).encoding.validity_times_well_encoded
+        times_ok = facts.encoding.validity_times_well_encoded
     except DecodeError:
         times_ok = False
     if not times_ok:
         return "validity dates before 2050 must be UTCTime (RFC 5280 4.1.2.5)"
-    if not cert.issuer.rdns:
+    if not facts.issuer_norm:  # normalized once per encoding, shared with path building
         return "issuer must be a non-empty name (RFC 5280 4.1.2.4)"
-    exts = facts_of(cert).extensions_by_oid()
+    exts = facts.extensions_by_oid()
 
     aia = exts.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
     if aia is not None and aia.critical:
@@ -102,7 +103,7 @@ def _problem(cert: x509.Certificate, is_ee: bool, is_anchor: bool, purpose: Purp
         san = exts.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
         if san is None:
             return "subjectAltName is required (CABF 7.1.2.7.12)"
-        if purpose is Purpose.TLS_SERVER and san.critical == bool(cert.subject.rdns):
+        if purpose is Purpose.TLS_SERVER and san.critical == (not facts.subject_empty):
             return (
                 "subjectAltName must be critical exactly when the subject is empty "
                 "(RFC 5280 4.2.1.6)"

@@ -1,10 +1,10 @@
-"""Path building with backtracking (RFC 4158 in spirit) and the ``validate`` entry point."""
+"""The ``validate`` entry point: path building (:mod:`._build`), then each path checked
+(RFC 5280 6.1, purpose, web PKI profile, revocation) until one passes."""
 
 from __future__ import annotations
 
 import bisect
-import contextlib
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime
 
 from cryptography import x509
@@ -21,244 +21,28 @@ from ..errors import (
     ValidationError,
     ValidationLimitError,
 )
-from ..matching import NormalizedName
 from ..names import format_name
-from ._cache import RESULTS, crl_facts_of, facts_of, signature_cached
+from ._build import (
+    PARSE_ERRORS,
+    PATH_BUILDING_LIMITS,
+    Builder,
+    LimitReached,
+    PoolIndex,
+    pool_index,
+)
+from ._cache import RESULTS, crl_facts_of, facts_of
 from ._crypto import (
-    certificate_signed_by,
-    curve_encoding_problem,
     key_problem,
     signature_problem,
 )
 from ._fetch import HttpFetcher
 from ._model import Purpose, ValidationPolicy, ValidationResult
-from ._path import MalformedCertificate, get_extension, process_path
+from ._path import process_path
 from ._profile import WEB_PURPOSES, check_web_profile
 from ._purpose import check_purpose
 from ._revocation import RevocationChecker, SignerValidator
 
 __all__ = ["validate"]
-
-_PARSE_ERRORS = (
-    x509.InvalidVersion,
-    ValueError,
-    TypeError,
-    UnsupportedAlgorithm,
-    OverflowError,
-    IndexError,
-    MalformedCertificate,
-)
-
-
-class _LimitReached(Exception):
-    """Internal: a bound on validation work was reached; ``limit`` names the policy field."""
-
-    def __init__(self, limit: str, value: int, what: str) -> None:
-        super().__init__(limit)
-        self.limit = limit
-        self.value = value
-        self.what = what
-
-
-_PATH_BUILDING_LIMITS = frozenset({"max_work", "max_signature_checks"})
-"""Bounds on the search for a path: a path that failed validation before one of them
-was reached says more than the bound does."""
-
-
-def _spki(cert: x509.Certificate) -> bytes:
-    return facts_of(cert).spki
-
-
-class _Builder:
-    """Candidate issuers, signature cache and work counter for one validation."""
-
-    def __init__(
-        self,
-        anchors: Sequence[x509.Certificate],
-        intermediates: Iterable[x509.Certificate],
-        policy: ValidationPolicy,
-        fetcher: HttpFetcher | None,
-    ) -> None:
-        self.policy = policy
-        self.fetcher = fetcher
-        self.work = 0
-        self.signature_checks = 0
-        self.name_constraint_checks = 0
-        self.anchors = list(dict.fromkeys(anchors))
-        self.anchor_set = set(self.anchors)
-        self._anchor_names: set[NormalizedName] = set()
-        for anchor in self.anchors:
-            with contextlib.suppress(*_PARSE_ERRORS):
-                self._anchor_names.add(facts_of(anchor).subject_norm)
-        self.pool = [c for c in dict.fromkeys(intermediates) if c not in self.anchor_set]
-        self._by_subject: dict[NormalizedName, list[x509.Certificate]] = {}
-        for cert in [*self.anchors, *self.pool]:
-            self._index(cert)
-        self._sig_cache: dict[tuple[int, int], bool] = {}
-        self._ranked: dict[tuple[NormalizedName, bytes | None], list[x509.Certificate]] = {}
-        self._fetched_urls: set[str] = set()
-        self.last_failure: tuple[int, str] | None = None
-        self.signers_in_progress: set[x509.Certificate] = set()
-
-    def _index(self, cert: x509.Certificate) -> None:
-        try:
-            key = facts_of(cert).subject_norm
-        except _PARSE_ERRORS:
-            return
-        self._by_subject.setdefault(key, []).append(cert)
-
-    def spend(self, amount: int = 1) -> None:
-        self.work += amount
-        if self.work > self.policy.max_work:
-            raise _LimitReached(
-                "max_work", self.policy.max_work, "candidate issuers and signature checks"
-            )
-
-    def spend_name_constraint_checks(self, comparisons: int) -> None:
-        """Count ``comparisons`` before they are made: a certificate whose names would
-        take the total past the bound is refused without comparing any of them."""
-        self.name_constraint_checks += comparisons
-        if self.name_constraint_checks > self.policy.max_name_constraint_checks:
-            raise _LimitReached(
-                "max_name_constraint_checks",
-                self.policy.max_name_constraint_checks,
-                "name-constraint comparisons (names times subtrees, over every path tried)",
-            )
-
-    def signs(self, child: x509.Certificate, parent: x509.Certificate) -> bool:
-        """Whether ``parent``'s key verifies ``child``'s signature (no policy applied)."""
-        cache_key = (id(child), id(parent))
-        if cache_key in self._sig_cache:
-            return self._sig_cache[cache_key]
-        # Work is counted per validation, whatever the shared cache holds, so that a
-        # result never depends on what was validated before.
-        self.spend()
-        self.signature_checks += 1
-        if self.signature_checks > self.policy.max_signature_checks:
-            raise _LimitReached(
-                "max_signature_checks",
-                self.policy.max_signature_checks,
-                "certificate signature checks",
-            )
-
-        def check() -> bool:
-            return certificate_signed_by(child, facts_of(parent).key)
-
-        ok = signature_cached(facts_of(parent).spki, facts_of(child).der, check)
-        self._sig_cache[cache_key] = ok
-        return ok
-
-    def candidates(self, cert: x509.Certificate) -> list[x509.Certificate]:
-        """Possible issuers of ``cert``, the most promising first."""
-        issuer = facts_of(cert).issuer_norm
-        found = list(self._by_subject.get(issuer, ()))
-        if not found and self.fetcher is not None:
-            self._fetch_issuers(cert)
-            found = list(self._by_subject.get(issuer, ()))
-        aki: bytes | None = None
-        try:
-            ext = get_extension(cert, x509.AuthorityKeyIdentifier)
-            aki = ext.value.key_identifier if ext is not None else None
-        except MalformedCertificate:
-            aki = None
-        memo_key = (issuer, aki)
-        if self.fetcher is None and memo_key in self._ranked:
-            # Twins of one CA share their issuer's candidates: ranked once, not per twin.
-            return self._ranked[memo_key]
-        # Ranking reads every candidate's extensions: work, counted as such, so that a
-        # pool of thousands of certificates under one name is refused before it is sorted.
-        self.spend(len(found))
-
-        def rank(candidate: x509.Certificate) -> tuple[int, int]:
-            ski: bytes | None = None
-            try:
-                ext = get_extension(candidate, x509.SubjectKeyIdentifier)
-                ski = ext.value.digest if ext is not None else None
-            except MalformedCertificate:
-                ski = None
-            # AKI/SKI are hints (RFC 5280 4.2.1.1): a mismatch only sorts later. Then
-            # anchors, then certificates an anchor issued: shorter paths first (RFC 4158).
-            key_rank = 0 if aki is None or ski is None else (-1 if aki == ski else 1)
-            if candidate in self.anchor_set:
-                return (key_rank, 0)
-            try:
-                near = facts_of(candidate).issuer_norm in self._anchor_names
-            except _PARSE_ERRORS:
-                near = False
-            return (key_rank, 1 if near else 2)
-
-        ranked = sorted(found, key=rank)
-        if self.fetcher is None:
-            self._ranked[memo_key] = ranked
-        return ranked
-
-    def _fetch_issuers(self, cert: x509.Certificate) -> None:
-        assert self.fetcher is not None
-        try:
-            aia = get_extension(cert, x509.AuthorityInformationAccess)
-        except MalformedCertificate:
-            return
-        for desc in aia.value if aia is not None else ():
-            location = desc.access_location
-            if desc.access_method != x509.oid.AuthorityInformationAccessOID.CA_ISSUERS:
-                continue
-            if not isinstance(location, x509.UniformResourceIdentifier):
-                continue
-            if location.value in self._fetched_urls:
-                continue
-            self._fetched_urls.add(location.value)
-            self.spend()
-            for fetched in self.fetcher.fetch_certificates(location.value):
-                if fetched not in self.anchor_set and fetched not in self.pool:
-                    self.pool.append(fetched)
-                    self._index(fetched)
-
-    def paths(self, cert: x509.Certificate) -> Iterator[list[x509.Certificate]]:
-        """Every path from ``cert`` to an anchor, depth first, as they are found."""
-        if cert in self.anchor_set:
-            yield [cert]
-        yield from self._extend([cert], {(facts_of(cert).subject_norm, _spki(cert))})
-
-    def _failed(self, index: int, why: str) -> None:
-        """Note why extending the path at ``index`` failed; the deepest reason is kept,
-        as the one closest to a whole path (the first of equals)."""
-        if self.last_failure is None or index > self.last_failure[0]:
-            self.last_failure = (index, why)
-
-    def _extend(
-        self, path: list[x509.Certificate], seen: set[tuple[NormalizedName, bytes]]
-    ) -> Iterator[list[x509.Certificate]]:
-        current = path[-1]
-        candidates = self.candidates(current)
-        if not candidates:
-            self._failed(len(path) - 1, f"no issuer found named {format_name(current.issuer)}")
-        for candidate in candidates:
-            self.spend()
-            identity = (facts_of(candidate).subject_norm, _spki(candidate))
-            if identity in seen and candidate not in self.anchor_set:
-                # A loop: same subject and key already on the path (RFC 4158 5.2).
-                self._failed(
-                    len(path) - 1,
-                    f"candidate issuer {format_name(candidate.subject)} is already on the path",
-                )
-                continue
-            if candidate not in self.anchor_set and len(path) > self.policy.max_intermediates:
-                self._failed(
-                    len(path) - 1,
-                    f"path length limit of {self.policy.max_intermediates} intermediates reached",
-                )
-                continue
-            if not self.signs(current, candidate):
-                self._failed(
-                    len(path) - 1,
-                    f"signature does not verify with the key of candidate issuer "
-                    f"{format_name(candidate.subject)}",
-                )
-                continue
-            if candidate in self.anchor_set:
-                yield [*path, candidate]
-                continue
-            yield from self._extend([*path, candidate], seen | {identity})
 
 
 def validate(
@@ -318,9 +102,10 @@ def validate(
         raise TypeError("crls: expected cryptography x509.CertificateRevocationList objects")
     if not all(isinstance(r, ocsp.OCSPResponse) for r in ocsp_list):
         raise TypeError("ocsp_responses: expected cryptography ocsp.OCSPResponse objects")
+    index = pool_index(anchors, pool)
     key = None
     if fetcher is None and not ocsp_list:
-        key = _result_key(cert, anchors, pool, at, purpose, hostname, crl_list, policy)
+        key = _result_key(cert, index, at, purpose, hostname, crl_list, policy)
         if key is not None:
             cached = RESULTS.get(key)
             if cached is not None:
@@ -338,10 +123,11 @@ def validate(
             policy,
             fetcher,
             depth=0,
+            builder=Builder(index, policy, fetcher),
         )
     except TrustkitError:
         raise
-    except _LimitReached as limit:
+    except LimitReached as limit:
         raise ValidationLimitError(
             f"validation gave up: more than {limit.value} {limit.what} "
             f"(ValidationPolicy.{limit.limit})",
@@ -350,7 +136,7 @@ def validate(
             path=(cert,),
             index=0,
         ) from None
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise PathValidationError(
             f"a certificate on the path cannot be parsed ({exc})", path=(cert,), index=0
         ) from None
@@ -365,8 +151,7 @@ def validate(
 
 def _result_key(
     cert: x509.Certificate,
-    anchors: Sequence[x509.Certificate],
-    pool: Sequence[x509.Certificate],
+    index: PoolIndex,
     at: datetime,
     purpose: Purpose,
     hostname: str | None,
@@ -382,27 +167,31 @@ def _result_key(
     through comparisons with the validity bounds of the certificates given and with
     the CRLs' thisUpdate and nextUpdate (RFC 5280 6.1.3 a 2, 6.3.3 a); so every
     ``at`` that sorts the same way among those instants, equal to the same one or
-    strictly between the same two, gives the same result.
+    strictly between the same two, gives the same result. Where it sorts is counted:
+    the anchors' and intermediates' instants are sorted once per pool
+    (:meth:`PoolIndex.key_part`), the certificate's and the CRLs' added to the count.
     """
-    try:
-        certs = [cert, *anchors, *pool]
-        instants: list[datetime] = []
-        for c in certs:
-            instants += facts_of(c).validity
-        for crl in crls:
-            instants.append(crl.last_update_utc)
-            if crl.next_update_utc is not None:
-                instants.append(crl.next_update_utc)
-    except _PARSE_ERRORS:
+    shared = index.key_part()
+    if shared is None:
         return None
-    instants.sort()
+    ders, instants = shared
+    try:
+        own = list(facts_of(cert).validity)
+        for crl in crls:
+            own.append(crl.last_update_utc)
+            if crl.next_update_utc is not None:
+                own.append(crl.next_update_utc)
+    except PARSE_ERRORS:
+        return None
+    # bisect_left and bisect_right over all the instants sorted together.
+    before = bisect.bisect_left(instants, at) + sum(1 for t in own if t < at)
+    through = bisect.bisect_right(instants, at) + sum(1 for t in own if t <= at)
     return (
         facts_of(cert).der,
-        tuple(facts_of(c).der for c in anchors),
-        tuple(facts_of(c).der for c in pool),
+        ders,
         tuple(crl_facts_of(c).token for c in crls),
-        bisect.bisect_left(instants, at),
-        bisect.bisect_right(instants, at),
+        before,
+        through,
         purpose,
         hostname,
         policy,
@@ -422,9 +211,11 @@ def _validate(
     fetcher: HttpFetcher | None,
     *,
     depth: int,
-    builder: _Builder | None = None,
+    builder: Builder | None = None,
 ) -> ValidationResult:
-    builder = builder if builder is not None else _Builder(anchors, pool, policy, fetcher)
+    builder = (
+        builder if builder is not None else Builder(pool_index(anchors, pool), policy, fetcher)
+    )
     anchor_set = set(anchors)
 
     def validate_signer(signer: x509.Certificate, anchor: x509.Certificate, d: int) -> str | None:
@@ -485,10 +276,10 @@ def _validate(
             except ValidationError as exc:
                 if first_error is None:
                     first_error = exc
-    except _LimitReached as limit:
+    except LimitReached as limit:
         # A path that failed validation says more than running out of search budget;
         # the name-constraint bound is about the chain in hand and always stands.
-        if first_error is not None and limit.limit in _PATH_BUILDING_LIMITS:
+        if first_error is not None and limit.limit in PATH_BUILDING_LIMITS:
             raise first_error from None
         raise
     if first_error is not None:
@@ -508,7 +299,7 @@ def _check_path(
     ocsp_list: list[ocsp.OCSPResponse],
     policy: ValidationPolicy,
     fetcher: HttpFetcher | None,
-    builder: _Builder,
+    builder: Builder,
     validate_signer: SignerValidator,
     depth: int,
 ) -> ValidationResult:
@@ -532,9 +323,7 @@ def _check_path(
             continue
         memo_key = ("key problem", algorithms)
         if memo_key not in facts.memo:  # a function of the key and the algorithm policy
-            facts.memo[memo_key] = key_problem(key, algorithms) or curve_encoding_problem(
-                key, facts.der
-            )
+            facts.memo[memo_key] = key_problem(key, algorithms) or facts.curve_encoding_problem()
         why = facts.memo[memo_key]
         if why is not None:
             raise disallowed(index, str(why))
