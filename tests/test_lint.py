@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.cli.test_json_schemas import check as check_schema
 from tests.conftest import TEST_TIME, require
 from trustkit.cli import cli
 from trustkit.clock import FixedClock
@@ -48,8 +49,12 @@ LINTER_TOOLS = {
 
 
 def _run(*args: str) -> tuple[int, dict[str, object], str]:
+    """Run ``trustkit ARGS``; with ``--json``, its stdout checked against lint.schema.json."""
     result = CliRunner().invoke(cli, list(args))
-    out = json.loads(result.stdout) if "--json" in args and result.stdout else {}
+    out = {}
+    if "--json" in args:
+        out = json.loads(result.stdout)
+        check_schema("lint", out)
     return result.exit_code, out, result.stderr
 
 
@@ -231,6 +236,8 @@ def test_what_cannot_be_linted_is_one_line(tmp_path: Path, content: bytes, expec
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
     assert "Traceback" not in result.output
+    code, out, _ = _run("lint", "--json", str(path))
+    assert code == 1 and expected in out["error"]["message"]  # type: ignore[index]
 
 
 def test_lint_der_names_the_source(pki: Hierarchy) -> None:

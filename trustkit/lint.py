@@ -202,8 +202,9 @@ def _load(loader_cls: Any, der: bytes, source: str) -> Any:
         return loader_cls().load_der_document(der, source)
     except Exception as exc:
         # pkilint's decoder (pyasn1) raises its own types; the object already parsed
-        # with cryptography, so this is pkilint's stricter reading of the DER.
-        raise DecodeError(f"{source}: pkilint cannot decode it ({type(exc).__name__})") from exc
+        # with cryptography, so this is pkilint's stricter reading of the DER. Its own
+        # words name Python types; they stay on the chained exception (--debug).
+        raise DecodeError(f"{source}: pkilint's stricter DER decoder refuses it") from exc
 
 
 def _lint_certificate(der: bytes, certificate: x509.Certificate, source: str) -> LintReport:
