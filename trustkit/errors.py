@@ -33,6 +33,9 @@ say what, so a program never has to parse a message::
     │       └── StaleRevocationError  evidence there, but only out of date
     ├── SignatureError             a CMS signature cannot be made or does not verify
     │   └── InvalidSignatureError  checked, and a signer failed; ``reports`` has them all
+    ├── TransparencyError          a transparency log that cannot be trusted
+    │   ├── LogFormatError         (also an InputError) a note, checkpoint or tile breaks C2SP
+    │   └── ProofError             a proof or a log signature does not verify
     ├── TimestampError             an RFC 3161 request or reply is not acceptable
     └── HSMError                   a PKCS#11 token, object or PIN problem
 
@@ -60,6 +63,7 @@ __all__ = [
     "InvalidPurposeError",
     "InvalidSignatureError",
     "KeyFileError",
+    "LogFormatError",
     "NameSyntaxError",
     "NotFoundError",
     "OutputError",
@@ -68,6 +72,7 @@ __all__ = [
     "PathValidationError",
     "PolicyViolation",
     "ProfileError",
+    "ProofError",
     "RevocationError",
     "RevocationUnknownError",
     "RevokedError",
@@ -75,6 +80,7 @@ __all__ = [
     "StaleRevocationError",
     "StoreError",
     "TimestampError",
+    "TransparencyError",
     "TrustkitError",
     "ValidationError",
     "ValidationLimitError",
@@ -327,6 +333,22 @@ class StaleRevocationError(RevocationUnknownError):
     Every CRL or OCSP response that would have vouched for the certificate is
     out of date for the validation time (nextUpdate passed, or issued after the
     certificate expired): fetching current evidence is the remedy.
+    """
+
+
+class TransparencyError(TrustkitError):
+    """A transparency log, its checkpoint or one of its proofs cannot be trusted."""
+
+
+class LogFormatError(TransparencyError, InputError):
+    """A signed note, checkpoint, tile or entry bundle that breaks its format (C2SP)."""
+
+
+class ProofError(TransparencyError):
+    """An inclusion or consistency proof, or a note signature, that does not verify.
+
+    Either the log misbehaved (it rewrote or forked its history) or what was
+    fetched is not what the log published.
     """
 
 
