@@ -58,8 +58,10 @@ SLOW = (
     "service/test_abuse.py",  # load and garbage against a running service
     "validation/test_name_constraint_matrix.py",  # BetterTLS's 8,748 cases
     "test_fuzz_properties.py",  # hypothesis over whole CA configurations and PKI specs
+    "store/test_scale_answers.py",  # a population of certificates built before it answers
 )
-"""Test files (under tests/) marked ``slow``: the fast subset leaves them out."""
+"""Test files (under tests/) marked ``slow``: the fast subset leaves them out (a test
+file may also mark single tests ``slow``, as the memory measurements of listing do)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -51,6 +51,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         yield url, base
 
 
+@pytest.mark.interop
 def test_openssl_query_is_answered_and_verifies(served: tuple[str, Path]) -> None:
     url, base = served
     document = base / "form.txt"

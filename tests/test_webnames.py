@@ -103,6 +103,7 @@ def test_forbidden_dns_names_are_refused_at_issuance(pki: Hierarchy, name: str, 
     assert dns_name_problem(name) is not None
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "bad_name.example.gov", LONG_NAME])
 def test_pkilint_finds_an_error_in_each_forbidden_name(
     pki: Hierarchy, tmp_path: Path, name: str
@@ -117,6 +118,7 @@ def test_pkilint_finds_an_error_in_each_forbidden_name(
     assert at_least(findings, "ERROR"), f"pkilint accepts {name!r}"
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("name", ISSUED)
 def test_names_a_public_ca_issues_pass_and_lint_clean(
     pki: Hierarchy, tmp_path: Path, name: str
@@ -127,6 +129,7 @@ def test_names_a_public_ca_issues_pass_and_lint_clean(
     assert at_least(findings, "ERROR") == []
 
 
+@pytest.mark.interop
 def test_a_certificate_with_many_names_and_an_address_lints_clean(
     pki: Hierarchy, tmp_path: Path
 ) -> None:

@@ -83,6 +83,7 @@ def _complete_in_bash(tmp_path: Path, line: str) -> list[str]:
     return [w for w in done.stdout.splitlines() if w]
 
 
+@pytest.mark.interop
 def test_bash_completes_the_cas_own_profiles(tmp_path: Path, ca_with_a_profile: Path) -> None:
     offered = _complete_in_bash(tmp_path, f"trustkit issue --ca {ca_with_a_profile} --profile ")
     assert set(offered) == {*BUILTIN_PROFILES, CUSTOM_PROFILE}
@@ -90,6 +91,7 @@ def test_bash_completes_the_cas_own_profiles(tmp_path: Path, ca_with_a_profile: 
     assert offered == ["citizen-auth", CUSTOM_PROFILE]
 
 
+@pytest.mark.interop
 def test_bash_completes_built_in_profiles_outside_a_ca(tmp_path: Path) -> None:
     # The twin: no CA here, so only the built-in names, and no error.
     offered = _complete_in_bash(tmp_path, "trustkit issue --profile ci")
@@ -97,5 +99,6 @@ def test_bash_completes_built_in_profiles_outside_a_ca(tmp_path: Path) -> None:
     assert set(_complete_in_bash(tmp_path, "trustkit issue --profile ")) == set(BUILTIN_PROFILES)
 
 
+@pytest.mark.interop
 def test_bash_completes_command_names(tmp_path: Path) -> None:
     assert _complete_in_bash(tmp_path, "trustkit li") == ["lint", "list"]

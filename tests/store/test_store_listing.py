@@ -202,6 +202,7 @@ def _peaks(url: str) -> tuple[int, int]:
     return small_peak, large_peak
 
 
+@pytest.mark.slow
 def test_listing_memory_does_not_grow_with_the_store(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,6 +212,7 @@ def test_listing_memory_does_not_grow_with_the_store(
     assert large_peak < small_peak * 1.5 + 256 * 1024, (small_peak, large_peak)
 
 
+@pytest.mark.slow
 def test_the_memory_check_sees_a_listing_read_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
