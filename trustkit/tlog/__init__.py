@@ -7,13 +7,25 @@ The engine, with no I/O of its own:
 - :mod:`~trustkit.tlog._tiles`: C2SP tlog-tiles paths, tiles, entry bundles,
   the rows a store keeps, and proofs read from tiles;
 - :mod:`~trustkit.tlog._note`: C2SP signed notes, checkpoints and Ed25519
-  cosignatures (tlog-cosignature v1).
+  cosignatures (tlog-cosignature v1);
+- :mod:`~trustkit.tlog._entry`: the entries, one canonical DER ``LogEntry``
+  (version 1) per CA action.
 
 An e-service checks a certificate's inclusion with :func:`verify_inclusion`
 against a checkpoint it opened with :func:`open_checkpoint`, and that the log
 only grew with :func:`verify_consistency`.
 """
 
+from ._entry import (
+    ENTRY_VERSION,
+    CAEvent,
+    CertificateIssued,
+    CRLPublished,
+    LogEntry,
+    Revoked,
+    issuer_id,
+    parse_entry,
+)
 from ._merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -67,19 +79,25 @@ __all__ = [
     "COSIGNATURE_TYPE",
     "ED25519_TYPE",
     "EMPTY_ROOT",
+    "ENTRY_VERSION",
     "HASH_SIZE",
     "MAX_ENTRY_SIZE",
     "MAX_NOTE_SIZE",
     "TILE_HEIGHT",
     "TILE_WIDTH",
+    "CAEvent",
+    "CRLPublished",
+    "CertificateIssued",
     "Checkpoint",
     "Cosigner",
     "LeafHashes",
+    "LogEntry",
     "Note",
     "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
     "OpenedNote",
+    "Revoked",
     "SubtreeSource",
     "TileHashes",
     "TileReader",
@@ -89,12 +107,14 @@ __all__ = [
     "entry_bundle",
     "format_note",
     "inclusion_proof",
+    "issuer_id",
     "key_id",
     "leaf_hash",
     "node_hash",
     "open_checkpoint",
     "open_note",
     "parse_checkpoint",
+    "parse_entry",
     "parse_entry_bundle",
     "parse_note",
     "parse_tile_path",
