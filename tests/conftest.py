@@ -59,6 +59,8 @@ SLOW = (
     "validation/test_name_constraint_matrix.py",  # BetterTLS's 8,748 cases
     "test_fuzz_properties.py",  # hypothesis over whole CA configurations and PKI specs
     "store/test_scale_answers.py",  # a population of certificates built before it answers
+    "store/test_store_upgrade.py",  # schema upgrades, two processes racing to upgrade
+    "test_serve_passphrases.py",  # a real `trustkit serve` started for each passphrase case
 )
 """Test files (under tests/) marked ``slow``: the fast subset leaves them out (a test
 file may also mark single tests ``slow``, as the memory measurements of listing do)."""

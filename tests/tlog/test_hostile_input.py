@@ -16,7 +16,7 @@ TEXT = tlog.Checkpoint(SIGNER.name, 3, b"\x07" * 32).text()
 GOOD = tlog.format_note(TEXT, [SIGNER.sign(TEXT)])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400))
 def test_notes_from_random_bytes(data: bytes) -> None:
     try:
@@ -25,7 +25,7 @@ def test_notes_from_random_bytes(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.integers(0, len(GOOD) - 1), st.integers(1, 255))
 def test_a_signed_checkpoint_with_one_byte_changed(position: int, xor: int) -> None:
     data = bytearray(GOOD)
